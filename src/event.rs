@@ -1,0 +1,377 @@
+//! The part of Auth0's post-login `event` the Action reads.
+//!
+//! Only `event.user.user_id` is guaranteed by Auth0; everything else is optional and read as
+//! such. Fields the Action does not use are never looked at, so an odd `app_metadata` or an extra
+//! field cannot fail a login. Fields it does use are strict: a wrong type is an `event_invalid`
+//! error naming the field, never a guess. Profile fields only forwarded to Permit (email, names)
+//! are lenient: a non-string is treated as absent.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::error::{Code, Error};
+use crate::settings::SettingMap;
+
+/// The post-login event, reduced to what the Action uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Event {
+    /// `event.user`.
+    pub user: User,
+    /// `event.authorization`; absent in some flows.
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+    /// `event.resource_server`; absent when no API (`audience`) was requested.
+    #[serde(default)]
+    pub resource_server: Option<ResourceServer>,
+    /// `event.stats`.
+    #[serde(default)]
+    pub stats: Option<Stats>,
+}
+
+/// `event.user`, reduced.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct User {
+    /// `event.user.user_id`, e.g. `auth0|64f…`.
+    #[serde(deserialize_with = "user_id")]
+    pub user_id: String,
+    /// `event.user.email`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub email: Option<String>,
+    /// `event.user.given_name`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub given_name: Option<String>,
+    /// `event.user.family_name`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub family_name: Option<String>,
+    /// `event.user.name`.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub name: Option<String>,
+}
+
+/// `event.authorization`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Authorization {
+    /// Names of the user's roles; absent or `null` means none.
+    #[serde(default, deserialize_with = "role_names")]
+    pub roles: Option<Vec<String>>,
+}
+
+/// `event.resource_server`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResourceServer {
+    /// The API identifier (audience) being requested.
+    #[serde(default, deserialize_with = "identifier")]
+    pub identifier: Option<String>,
+}
+
+/// `event.stats`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Stats {
+    /// `event.stats.logins_count`, including this login.
+    #[serde(default, deserialize_with = "lenient_count")]
+    pub logins_count: Option<u64>,
+}
+
+impl Event {
+    /// The user's role names: sorted, without duplicates; `[]` when `event.authorization` is absent.
+    pub fn roles(&self) -> Vec<String> {
+        let mut roles = self
+            .authorization
+            .as_ref()
+            .and_then(|a| a.roles.clone())
+            .unwrap_or_default();
+        roles.sort_unstable();
+        roles.dedup();
+        roles
+    }
+
+    /// The requested API identifier, if any.
+    pub fn requested_api(&self) -> Option<&str> {
+        self.resource_server
+            .as_ref()
+            .and_then(|r| r.identifier.as_deref())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// `event.secrets` and `event.configuration`, read apart from the rest of the event so that the
+/// error policy is known even when the event is unreadable. When they cannot be read (not
+/// objects), no setting is found and the login fails with `config_invalid`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventSettings {
+    /// `event.secrets`.
+    #[serde(default)]
+    pub secrets: Option<SettingMap>,
+    /// `event.configuration`.
+    #[serde(default)]
+    pub configuration: Option<SettingMap>,
+}
+
+/// The error for an event that cannot be read; `why` comes from the field decoders below.
+pub fn invalid(why: impl fmt::Display) -> Error {
+    Error::new(
+        Code::EventInvalid,
+        format!("the login event cannot be read: {why}"),
+    )
+}
+
+/// Parses an event from its JSON text: its settings and the rest, each on its own, so that an
+/// unreadable event still has its error policy. Fields not read are skipped without being
+/// decoded (and without a nesting limit).
+pub fn from_json(text: &str) -> (EventSettings, Result<Event, Error>) {
+    let settings = serde_json::from_str(text).unwrap_or_default();
+    let event = serde_json::from_str(text).map_err(|e| invalid(without_position(&e)));
+    (settings, event)
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.find(" at line ") {
+        Some(i) => message.get(..i).unwrap_or_default().to_owned(),
+        None => message,
+    }
+}
+
+struct StrictString(&'static str);
+
+impl<'de> Visitor<'de> for StrictString {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} as a string", self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+}
+
+fn type_error<E: de::Error>(what: &str) -> E {
+    E::custom(format_args!("{what} must be a string"))
+}
+
+fn user_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let id = d
+        .deserialize_string(StrictString("event.user.user_id"))
+        .map_err(|_: D::Error| type_error("event.user.user_id"))?;
+    if id.is_empty() {
+        return Err(de::Error::custom("event.user.user_id is empty"));
+    }
+    Ok(id)
+}
+
+fn identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<StrictField>::deserialize(d)
+        .map(|o| o.map(|s| s.0))
+        .map_err(|_| type_error("event.resource_server.identifier"))
+}
+
+fn role_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Option::<Vec<StrictField>>::deserialize(d)
+        .map(|o| o.map(|v| v.into_iter().map(|s| s.0).collect()))
+        .map_err(|_| {
+            de::Error::custom("event.authorization.roles must be an array of role names (strings)")
+        })
+}
+
+/// A string field whose type error is reported by the caller.
+struct StrictField(String);
+
+impl<'de> Deserialize<'de> for StrictField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_string(StrictString("value")).map(StrictField)
+    }
+}
+
+/// Accepts a string, treats anything else as absent.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("anything")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Accepts a non-negative whole number, treats anything else as absent.
+fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a count")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok((v.fract() == 0.0 && (0.0..9e15).contains(&v)).then_some(v as u64))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event_json(text: &str) -> Result<Event, Error> {
+        from_json(text).1
+    }
+
+    #[test]
+    fn settings_are_read_even_when_the_rest_of_the_event_is_not() {
+        let (settings, event) =
+            from_json(r#"{"user":7,"secrets":{"ON_ERROR":"continue"},"configuration":null}"#);
+        assert!(event.is_err());
+        assert!(settings.secrets.unwrap().contains_key("ON_ERROR"));
+        assert!(settings.configuration.is_none());
+        let (settings, _) =
+            from_json(r#"{"user":7,"secrets":{"ON_ERROR":"continue"},"configuration":"x"}"#);
+        assert!(
+            settings.secrets.is_none(),
+            "an unreadable source means no settings at all"
+        );
+        let (settings, event) = from_json("{not json");
+        assert!(settings.secrets.is_none());
+        assert_eq!(event.unwrap_err().code(), Code::EventInvalid);
+    }
+
+    #[test]
+    fn a_minimal_event_has_no_roles_and_no_api() {
+        let e = event_json(r#"{"user":{"user_id":"auth0|1"}}"#).unwrap();
+        assert_eq!(e.user.user_id, "auth0|1");
+        assert!(e.roles().is_empty());
+        assert_eq!(e.requested_api(), None);
+    }
+
+    #[test]
+    fn roles_are_sorted_and_deduplicated_and_null_means_none() {
+        let e = event_json(
+            r#"{"user":{"user_id":"u"},"authorization":{"roles":["viewer","admin","viewer"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.roles(), ["admin", "viewer"]);
+        let e = event_json(r#"{"user":{"user_id":"u"},"authorization":{"roles":null}}"#).unwrap();
+        assert!(e.roles().is_empty());
+        let e = event_json(r#"{"user":{"user_id":"u"},"authorization":null}"#).unwrap();
+        assert!(e.roles().is_empty());
+    }
+
+    #[test]
+    fn wrong_types_in_used_fields_name_the_field() {
+        let cases = [
+            (
+                r#"{"user":{"user_id":5}}"#,
+                "event.user.user_id must be a string",
+            ),
+            (r#"{"user":{"user_id":""}}"#, "event.user.user_id is empty"),
+            (r#"{"user":{}}"#, "user_id"),
+            (r#"{}"#, "user"),
+            (
+                r#"{"user":{"user_id":"u"},"authorization":{"roles":["a",7]}}"#,
+                "event.authorization.roles must be an array",
+            ),
+            (
+                r#"{"user":{"user_id":"u"},"authorization":{"roles":"admin"}}"#,
+                "event.authorization.roles must be an array",
+            ),
+            (
+                r#"{"user":{"user_id":"u"},"resource_server":{"identifier":{}}}"#,
+                "event.resource_server.identifier must be a string",
+            ),
+        ];
+        for (json, why) in cases {
+            let e = event_json(json).unwrap_err();
+            assert_eq!(e.code(), Code::EventInvalid, "{json}");
+            assert!(e.message().contains(why), "{json}: {}", e.message());
+        }
+    }
+
+    #[test]
+    fn unused_and_odd_fields_are_ignored_and_profile_fields_are_lenient() {
+        let e = event_json(
+            r#"{"user":{"user_id":"u","email":42,"name":"Ann","app_metadata":{"a":[[[[1]]]]},
+                "given_name":null,"identities":"weird"},"stats":{"logins_count":3},
+                "transaction":7,"whatever":{"deep":[1,2,3]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.user.email, None);
+        assert_eq!(e.user.name.as_deref(), Some("Ann"));
+        assert_eq!(e.stats.and_then(|s| s.logins_count), Some(3));
+    }
+
+    #[test]
+    fn an_empty_identifier_counts_as_no_requested_api() {
+        let e =
+            event_json(r#"{"user":{"user_id":"u"},"resource_server":{"identifier":""}}"#).unwrap();
+        assert_eq!(e.requested_api(), None);
+    }
+}

@@ -1,0 +1,42 @@
+//! # auth0-rbac-claims
+//!
+//! An Auth0 post-login Action, written in Rust and compiled to WebAssembly, that puts a user's
+//! roles and permissions into the ID and access tokens as namespaced custom claims — and the same
+//! claim layout, reused by backends that check those claims.
+//!
+//! The crate is a pure core, free of JavaScript types and tested on the host, plus one edge
+//! module (feature `action`, wasm32 only) that binds it to the Action's `event`/`api`, `fetch` and
+//! timers:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`settings`] | settings sources, precedence, defaults, validation (`CLAIM_NAMESPACE`, `AUTH0_DOMAIN`, …) |
+//! | [`event`] | the part of the post-login `event` the Action reads |
+//! | [`claims`] | the claim layout (names), the claim plan and its size check |
+//! | [`permissions`] | permission sets: de-duplicated, sorted, filtered per token |
+//! | [`host`] | the traits the core talks through: [`host::Host`] and [`host::ActionApi`] |
+//! | [`retry`] | timeouts, deadline and retry rules for every request |
+//! | [`mgmt`] | the Management API client: cached token, every page of permissions |
+//! | [`login`] | one post-login execution, start to finish |
+//! | [`error`] | the error type and its stable codes |
+//!
+//! A Rust backend that only reads claims depends on the crate with `default-features = false`.
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
+pub mod claims;
+pub mod error;
+pub mod event;
+pub mod host;
+pub mod login;
+pub mod mgmt;
+pub mod permissions;
+pub mod retry;
+pub mod settings;
+
+#[cfg(all(feature = "action", target_arch = "wasm32"))]
+pub mod edge;
+
+pub use claims::ClaimLayout;
+pub use error::{Code, Error, Result};
