@@ -1,0 +1,617 @@
+//! The Management API client: one cached M2M token, every page of a user's permissions.
+//!
+//! The token (client-credentials grant, audience `https://<domain>/api/v2/`) is kept in a
+//! [`TokenStore`] that lives as long as the module instance (Auth0's Node 22 runtime reuses an
+//! instance across logins), and in `api.cache` for fresh instances of the same trigger. Logins that
+//! need a token while one is being requested wait for that request instead of sending their own.
+
+use std::cell::{Cell, RefCell};
+use std::hash::Hasher;
+use std::rc::Rc;
+
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Deserialize;
+
+use crate::error::{Code, Error, Result, LOG_PREFIX};
+use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
+use crate::permissions::{Permission, PermissionSet};
+use crate::retry::{self, Deadline, Stage};
+use crate::settings::ManagementSettings;
+
+/// Items per page: the Public Cloud maximum.
+pub const PER_PAGE: u32 = 50;
+/// Pages requested at once after the first, at most (further bounded by `x-ratelimit-remaining`).
+pub const PAGE_CONCURRENCY: usize = 10;
+/// Pages read at most (10,000 permissions); Auth0's own entity limits stay far below.
+pub const MAX_PAGES: u64 = 200;
+/// `api.cache` refuses values over 4 KB.
+pub const CACHE_VALUE_LIMIT: usize = 4096;
+/// `api.cache` keeps entries 24 hours at most.
+pub const CACHE_MAX_TTL_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+/// Characters kept as is in a path segment: RFC 3986 unreserved.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes `value` as one URL path segment (`auth0|1` → `auth0%7C1`).
+pub fn path_segment(value: &str) -> String {
+    utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// A Management API access token and when to stop using it.
+#[derive(Clone, PartialEq)]
+pub struct AccessToken {
+    value: Rc<str>,
+    /// Milliseconds since the epoch after which the token is not used (expiry minus a margin).
+    use_until_ms: f64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &"[redacted]")
+            .field("use_until_ms", &self.use_until_ms)
+            .finish()
+    }
+}
+
+impl AccessToken {
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.value)
+    }
+}
+
+type TokenFuture = Shared<LocalBoxFuture<'static, Result<AccessToken>>>;
+
+enum Slot {
+    Ready(AccessToken),
+    Fetching(TokenFuture),
+}
+
+/// Tokens per (domain, client id), kept for the life of the module instance.
+#[derive(Default)]
+pub struct TokenStore {
+    // Keyed by cache key; one entry per (domain, client id), so a vector beats a hash map.
+    slots: RefCell<Vec<(String, Slot)>>,
+    cache_warned: Cell<bool>,
+    requests: Cell<u64>,
+}
+
+impl std::fmt::Debug for TokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenStore")
+            .field("slots", &self.slots.borrow().len())
+            .field("token_requests", &self.requests.get())
+            .finish()
+    }
+}
+
+impl TokenStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Token requests sent over the life of this store.
+    pub fn token_requests(&self) -> u64 {
+        self.requests.get()
+    }
+
+    /// A ready token still usable at `now`, or the request in flight, for `key`.
+    fn lookup(&self, key: &str, now: f64) -> Option<Result<AccessToken, TokenFuture>> {
+        let slots = self.slots.borrow();
+        match slots.iter().find(|(k, _)| k == key).map(|(_, s)| s) {
+            Some(Slot::Ready(t)) if t.use_until_ms > now => Some(Ok(t.clone())),
+            Some(Slot::Fetching(f)) => Some(Err(f.clone())),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: &str, slot: Slot) {
+        let mut slots = self.slots.borrow_mut();
+        match slots.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = slot,
+            None => slots.push((key.to_owned(), slot)),
+        }
+    }
+
+    /// Removes the entry for `key` when `stale` says so.
+    fn remove_if(&self, key: &str, stale: impl Fn(&Slot) -> bool) {
+        self.slots
+            .borrow_mut()
+            .retain(|(k, slot)| k != key || !stale(slot));
+    }
+
+    /// Drops `token` if it is still the one held for `key` (the API refused it).
+    fn invalidate(&self, key: &str, token: &AccessToken) {
+        self.remove_if(key, |slot| matches!(slot, Slot::Ready(t) if t == token));
+    }
+}
+
+/// The `api.cache` key for a tenant and client: short (≤ 64 bytes), distinct per domain + client id,
+/// and free of anything secret.
+pub fn cache_key(settings: &ManagementSettings) -> String {
+    let mut h = fnv::FnvHasher::default();
+    h.write(settings.origin.as_str().as_bytes());
+    h.write(&[0]);
+    h.write(settings.client_id.as_bytes());
+    format!("auth0-rbac-claims/mgmt-token/{:016x}", h.finish())
+}
+
+/// Lifetime kept in reserve: a token is not used in the last tenth of its life, at most 5 minutes.
+fn margin_ms(lifetime_ms: f64) -> f64 {
+    (lifetime_ms / 10.0).min(300_000.0)
+}
+
+/// Everything one login needs to call the Management API.
+pub struct Client<'a, H: Host, A: ActionApi> {
+    /// The runtime.
+    pub host: &'a H,
+    /// This login's `api`.
+    pub api: &'a A,
+    /// The instance-wide token store.
+    pub store: &'a TokenStore,
+    /// Tenant and credentials.
+    pub settings: &'a ManagementSettings,
+    /// `HTTP_TIMEOUT_MS`.
+    pub timeout_ms: u32,
+    /// End of this login's budget.
+    pub deadline: Deadline,
+}
+
+impl<H: Host, A: ActionApi> std::fmt::Debug for Client<'_, H, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("origin", &self.settings.origin)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Host, A: ActionApi> Client<'_, H, A> {
+    /// A usable token: from memory, from a request in flight, from `api.cache`, or requested.
+    pub async fn token(&self) -> Result<AccessToken> {
+        let key = cache_key(self.settings);
+        let now = self.host.now_ms();
+        match self.store.lookup(&key, now) {
+            Some(Ok(token)) => return Ok(token),
+            Some(Err(pending)) => return pending.await,
+            None => {}
+        }
+        if let Some(token) = self.read_action_cache(&key, now) {
+            self.store.put(&key, Slot::Ready(token.clone()));
+            return Ok(token);
+        }
+        // Leader: start the request and let every other login wait on it.
+        let request = request_token(
+            self.host.clone(),
+            self.settings.clone(),
+            self.timeout_ms,
+            self.deadline,
+        )
+        .boxed_local()
+        .shared();
+        self.store.requests.set(self.store.requests.get() + 1);
+        self.store.put(&key, Slot::Fetching(request.clone()));
+        let result = request.await;
+        match &result {
+            Ok(token) => {
+                self.store.put(&key, Slot::Ready(token.clone()));
+                self.write_action_cache(&key, token);
+            }
+            Err(_) => self
+                .store
+                .remove_if(&key, |slot| matches!(slot, Slot::Fetching(_))),
+        }
+        result
+    }
+
+    fn read_action_cache(&self, key: &str, now: f64) -> Option<AccessToken> {
+        let record = self.api.cache_get(key)?;
+        let usable = !record.value.is_empty()
+            && record.expires_at_ms.is_finite()
+            && record.expires_at_ms > now;
+        usable.then(|| AccessToken {
+            value: record.value.into(),
+            use_until_ms: record.expires_at_ms,
+        })
+    }
+
+    fn write_action_cache(&self, key: &str, token: &AccessToken) {
+        let ttl = (token.use_until_ms - self.host.now_ms()).min(CACHE_MAX_TTL_MS);
+        if ttl < 1000.0 {
+            return;
+        }
+        let result = if token.value.len() > CACHE_VALUE_LIMIT {
+            Err(format!(
+                "the token is {} bytes, over api.cache's 4 KB (grant the application fewer scopes)",
+                token.value.len()
+            ))
+        } else {
+            self.api.cache_set(key, &token.value, ttl as u64)
+        };
+        if let Err(code) = result {
+            if !self.store.cache_warned.replace(true) {
+                self.host.log(&format!(
+                    "{LOG_PREFIX} warning: api.cache.set failed ({code}); the Management API token is kept in this instance's memory only"
+                ));
+            }
+        }
+    }
+
+    /// Sends an authorised Management API request; a 401 on a cached token drops it and tries
+    /// once more with a new one.
+    async fn authorised(&self, method: Method, url: &str) -> Result<HttpResponse> {
+        let mut token = self.token().await?;
+        let mut refreshed = false;
+        loop {
+            let request = HttpRequest {
+                method,
+                url: url.to_owned(),
+                authorization: Some(token.bearer()),
+                json_body: None,
+                timeout_ms: self.timeout_ms,
+            };
+            let response = retry::send(
+                self.host,
+                request,
+                self.timeout_ms,
+                self.deadline,
+                Stage::Management,
+            )
+            .await?;
+            if response.status == 401 && !refreshed {
+                refreshed = true;
+                let key = cache_key(self.settings);
+                self.store.invalidate(&key, &token);
+                self.api.cache_delete(&key);
+                token = self.token().await?;
+                continue;
+            }
+            return Ok(response);
+        }
+    }
+
+    /// Every permission of `user_id`, across all APIs: the first page, then the rest concurrently.
+    pub async fn user_permissions(&self, user_id: &str) -> Result<PermissionSet> {
+        let path = format!("/api/v2/users/{}/permissions", path_segment(user_id));
+        let first = self.page(&path, 0).await?;
+        let mut set: PermissionSet = first.items.into_iter().collect();
+        match first.total {
+            Some(total) => {
+                let per_page = first.limit.filter(|l| *l > 0).unwrap_or(PER_PAGE as u64);
+                let pages = total.div_ceil(per_page);
+                if pages > MAX_PAGES {
+                    return Err(too_many(MAX_PAGES * per_page));
+                }
+                let parallel = first.ratelimit_remaining.map_or(PAGE_CONCURRENCY, |r| {
+                    (r as usize).clamp(1, PAGE_CONCURRENCY)
+                });
+                let path = &path;
+                let rest: Vec<Vec<Permission>> = stream::iter(1..pages)
+                    .map(|page| async move { self.page(path, page).await.map(|p| p.items) })
+                    .buffer_unordered(parallel)
+                    .try_collect()
+                    .await?;
+                for items in rest {
+                    set.extend(items);
+                }
+            }
+            None => {
+                // A bare array: no totals, so read on until a short page.
+                let mut last = first.count;
+                let mut page = 1;
+                while last >= PER_PAGE as usize {
+                    if page >= MAX_PAGES {
+                        return Err(too_many(MAX_PAGES * PER_PAGE as u64));
+                    }
+                    let next = self.page(&path, page).await?;
+                    last = next.count;
+                    set.extend(next.items);
+                    page += 1;
+                }
+            }
+        }
+        Ok(set)
+    }
+
+    async fn page(&self, path: &str, page: u64) -> Result<Page> {
+        let url = format!(
+            "{}{path}?per_page={PER_PAGE}&page={page}&include_totals=true",
+            self.settings.origin.as_str()
+        );
+        let response = self.authorised(Method::Get, &url).await?;
+        let described = || format!("GET {path}");
+        if response.status != 200 {
+            return Err(management_error(response.status).with_request(described()));
+        }
+        let mut parsed = parse_page(&response.body).map_err(|e| e.with_request(described()))?;
+        parsed.ratelimit_remaining = response
+            .headers
+            .ratelimit_remaining
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok());
+        Ok(parsed)
+    }
+}
+
+fn too_many(read: u64) -> Error {
+    Error::new(
+        Code::ManagementApiError,
+        format!("the user has more permissions than the {read} this Action reads"),
+    )
+}
+
+fn management_error(status: u16) -> Error {
+    let message = match status {
+        401 => "the Management API refused the token twice; check AUTH0_DOMAIN is the canonical tenant domain",
+        403 => "the application lacks a scope: authorise it for the Management API with read:users",
+        404 => "the user does not exist in this tenant (check AUTH0_DOMAIN)",
+        s if s >= 500 => "the Management API failed; it was retried once",
+        _ => "the Management API refused the request",
+    };
+    Error::new(Code::ManagementApiError, message).with_status(status)
+}
+
+/// One page of `GET /api/v2/users/{id}/permissions`.
+#[derive(Debug, Default)]
+struct Page {
+    items: Vec<Permission>,
+    count: usize,
+    total: Option<u64>,
+    limit: Option<u64>,
+    ratelimit_remaining: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PageWithTotals {
+    #[serde(default)]
+    limit: Option<u64>,
+    total: u64,
+    permissions: Vec<Permission>,
+}
+
+/// Reads either answer shape: `{start, limit, total, permissions}` or a bare array.
+fn parse_page(body: &str) -> Result<Page> {
+    let invalid = |e: serde_json::Error| {
+        Error::new(
+            Code::ResponseInvalid,
+            format!(
+                "the permissions answer is not the documented JSON ({})",
+                e.classify_name()
+            ),
+        )
+    };
+    match body.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let items: Vec<Permission> = serde_json::from_str(body).map_err(invalid)?;
+            Ok(Page {
+                count: items.len(),
+                items,
+                ..Page::default()
+            })
+        }
+        Some(b'{') => {
+            let p: PageWithTotals = serde_json::from_str(body).map_err(invalid)?;
+            Ok(Page {
+                count: p.permissions.len(),
+                items: p.permissions,
+                total: Some(p.total),
+                limit: p.limit,
+                ratelimit_remaining: None,
+            })
+        }
+        _ => Err(Error::new(
+            Code::ResponseInvalid,
+            "the permissions answer is not JSON",
+        )),
+    }
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "malformed",
+            serde_json::error::Category::Data => "wrong shape",
+            serde_json::error::Category::Eof => "truncated",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// `POST /oauth/token` (client credentials). Runs detached from any one login, inside the shared
+/// future, so it owns what it uses.
+async fn request_token<H: Host>(
+    host: H,
+    settings: ManagementSettings,
+    timeout_ms: u32,
+    deadline: Deadline,
+) -> Result<AccessToken> {
+    #[derive(serde::Serialize)]
+    struct Grant<'a> {
+        grant_type: &'a str,
+        client_id: &'a str,
+        client_secret: &'a str,
+        audience: &'a str,
+    }
+    let audience = settings.origin.management_audience();
+    let body = serde_json::to_string(&Grant {
+        grant_type: "client_credentials",
+        client_id: &settings.client_id,
+        client_secret: settings.client_secret.expose(),
+        audience: &audience,
+    })
+    .map_err(|_| Error::new(Code::Internal, "the token request could not be written"))?;
+    let request = HttpRequest {
+        method: Method::Post,
+        url: format!("{}/oauth/token", settings.origin.as_str()),
+        authorization: None,
+        json_body: Some(body),
+        timeout_ms,
+    };
+    let described = request.describe();
+    let sent_at = host.now_ms();
+    let response = retry::send(&host, request, timeout_ms, deadline, Stage::Token).await?;
+    if response.status != 200 {
+        return Err(token_error(&response).with_request(described));
+    }
+    let answer: TokenAnswer = serde_json::from_str(&response.body).map_err(|_| {
+        Error::new(
+            Code::ResponseInvalid,
+            "the token answer lacks access_token (or is not JSON)",
+        )
+        .with_request(described.clone())
+    })?;
+    if answer.access_token.is_empty() {
+        return Err(Error::new(
+            Code::ResponseInvalid,
+            "the token answer has an empty access_token",
+        )
+        .with_request(described));
+    }
+    // Auth0's default Management API token lives 24 h; without expires_in assume 10 minutes.
+    let lifetime_ms = answer
+        .expires_in
+        .filter(|s| *s > 0)
+        .map_or(600_000.0, |s| s as f64 * 1000.0);
+    Ok(AccessToken {
+        value: answer.access_token.into(),
+        use_until_ms: sent_at + lifetime_ms - margin_ms(lifetime_ms),
+    })
+}
+
+fn token_error(response: &HttpResponse) -> Error {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: Option<String>,
+    }
+    // Auth0's OAuth error code (`access_denied`, `invalid_client`…) is safe to repeat; the
+    // description is not repeated.
+    let oauth = serde_json::from_str::<OAuthError>(&response.body)
+        .ok()
+        .and_then(|e| e.error)
+        .filter(|e| e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    let hint = match response.status {
+        401 => "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",
+        403 => "authorise the application for the Management API (https://<domain>/api/v2/) with read:users",
+        429 => "the tenant rate-limits token requests",
+        s if s >= 500 => "the tenant failed; it was retried once",
+        _ => "check AUTH0_DOMAIN and the application's grant types (client credentials)",
+    };
+    let message = match oauth {
+        Some(code) => format!("the token request was refused ({code}): {hint}"),
+        None => format!("the token request was refused: {hint}"),
+    };
+    Error::new(Code::TokenRequestFailed, message).with_status(response.status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids_are_encoded_as_one_path_segment() {
+        assert_eq!(path_segment("auth0|123"), "auth0%7C123");
+        assert_eq!(
+            path_segment("oauth2|a/b c?d#e%"),
+            "oauth2%7Ca%2Fb%20c%3Fd%23e%25"
+        );
+        assert_eq!(path_segment("email|é"), "email%7C%C3%A9");
+        assert_eq!(path_segment("a-b.c_d~e"), "a-b.c_d~e");
+    }
+
+    #[test]
+    fn cache_keys_fit_64_bytes_and_differ_per_domain_and_client() {
+        use crate::settings::{Secret, TenantOrigin};
+        let m = |domain: &str, id: &str| ManagementSettings {
+            origin: TenantOrigin::parse(domain).unwrap(),
+            client_id: id.into(),
+            client_secret: Secret::new("s"),
+        };
+        let a = cache_key(&m("a.auth0.com", "client"));
+        let b = cache_key(&m("b.auth0.com", "client"));
+        let c = cache_key(&m("a.auth0.com", "other"));
+        let long = cache_key(&m(
+            &format!("{}.auth0.com", "x".repeat(60)),
+            &"y".repeat(64),
+        ));
+        for k in [&a, &b, &c, &long] {
+            assert!(k.len() <= 64, "{k}");
+        }
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a, cache_key(&m("https://a.auth0.com/", "client")));
+    }
+
+    #[test]
+    fn both_page_shapes_parse() {
+        let with_totals = r#"{"start":0,"limit":50,"total":120,"permissions":[
+            {"permission_name":"read:a","resource_server_identifier":"https://a","resource_server_name":"A","description":"d","sources":[{"source_type":"ROLE"}]}]}"#;
+        let p = parse_page(with_totals).unwrap();
+        assert_eq!((p.total, p.limit, p.count), (Some(120), Some(50), 1));
+        assert_eq!(p.items[0], Permission::new("https://a", "read:a"));
+        let bare = r#"[{"permission_name":"x","resource_server_identifier":"https://a"}]"#;
+        let p = parse_page(bare).unwrap();
+        assert_eq!((p.total, p.count), (None, 1));
+    }
+
+    #[test]
+    fn malformed_pages_are_response_invalid() {
+        for body in [
+            "",
+            "<html>",
+            "{",
+            r#"{"total":1}"#,
+            r#"{"total":"1","permissions":[]}"#,
+            r#"[{"permission_name":"x"}]"#,
+            r#"[{"permission_name":1,"resource_server_identifier":"a"}]"#,
+            "null",
+        ] {
+            let e = parse_page(body).unwrap_err();
+            assert_eq!(e.code(), Code::ResponseInvalid, "{body}");
+        }
+    }
+
+    #[test]
+    fn token_errors_repeat_only_the_oauth_code() {
+        let e = token_error(&HttpResponse {
+            status: 401,
+            headers: Default::default(),
+            body: r#"{"error":"access_denied","error_description":"Unauthorized: secret s3cr3t"}"#
+                .into(),
+        });
+        assert_eq!(e.code(), Code::TokenRequestFailed);
+        assert!(e.message().contains("access_denied"));
+        assert!(!e.message().contains("s3cr3t"));
+        let e = token_error(&HttpResponse {
+            status: 403,
+            headers: Default::default(),
+            body: r#"{"error":"<script>"}"#.into(),
+        });
+        assert!(!e.message().contains("script"));
+        assert!(e.message().contains("read:users"));
+    }
+
+    #[test]
+    fn the_margin_is_a_tenth_of_the_lifetime_capped_at_five_minutes() {
+        assert_eq!(margin_ms(86_400_000.0), 300_000.0);
+        assert_eq!(margin_ms(60_000.0), 6_000.0);
+    }
+}

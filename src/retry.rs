@@ -1,0 +1,411 @@
+//! Sending a request within the Action's budget: per-request timeout, whole-login deadline, and
+//! the retry rules.
+//!
+//! * 429: wait for `Retry-After` (seconds) or `x-ratelimit-reset` (UNIX seconds) when the wait
+//!   fits the deadline, at most [`MAX_RATE_LIMIT_RETRIES`] times; otherwise `rate_limited`.
+//! * 5xx and connection failures: one retry after a short random wait.
+//! * Everything else, timeouts included, is final: 401/403/404 cannot get better by repeating, and
+//!   a request that timed out has already spent its share of the deadline.
+//!
+//! [`decide`] is the pure rule; [`send`] runs it against a [`Host`].
+
+use crate::error::{Code, Error, Result};
+use crate::host::{FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders};
+
+/// Retries after a 429, at most.
+pub const MAX_RATE_LIMIT_RETRIES: u32 = 2;
+/// Retries after a 5xx or a connection failure, at most.
+pub const MAX_SERVER_ERROR_RETRIES: u32 = 1;
+/// A retry is only worth starting with at least this much of the deadline left after the wait.
+pub const MIN_ATTEMPT_MS: f64 = 100.0;
+/// Wait after a 429 that announces nothing.
+pub const DEFAULT_RATE_LIMIT_WAIT_MS: f64 = 1_000.0;
+
+/// The point in time (ms since the epoch) at which the login must be done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Deadline(pub f64);
+
+impl Deadline {
+    /// Milliseconds left at `now`, never negative.
+    pub fn remaining(self, now: f64) -> f64 {
+        (self.0 - now).max(0.0)
+    }
+}
+
+/// Which call a failure belongs to; picks the error code for statuses and connection failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `POST /oauth/token`.
+    Token,
+    /// The Management API.
+    Management,
+    /// Permit.io.
+    Permit,
+}
+
+impl Stage {
+    /// The error code for a failed answer or connection in this stage.
+    pub fn code(self) -> Code {
+        match self {
+            Stage::Token => Code::TokenRequestFailed,
+            Stage::Management => Code::ManagementApiError,
+            Stage::Permit => Code::PermitSyncFailed,
+        }
+    }
+}
+
+/// Retries made so far for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempts {
+    /// After 429s.
+    pub rate_limited: u32,
+    /// After 5xx or connection failures.
+    pub server_error: u32,
+}
+
+/// What to do with one outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Hand the answer to the caller (any status that is not retried).
+    Done,
+    /// Wait this long, then send again.
+    RetryAfter(f64),
+    /// Give up with this error.
+    Fail(Error),
+}
+
+/// The retry rule. `jitter` is a number in `[0, 1)`.
+pub fn decide(
+    outcome: &std::result::Result<HttpResponse, FetchError>,
+    attempts: Attempts,
+    now: f64,
+    deadline: Deadline,
+    stage: Stage,
+    jitter: f64,
+) -> Step {
+    let fits = |wait: f64| now + wait + MIN_ATTEMPT_MS <= deadline.0;
+    match outcome {
+        Err(FetchError::Timeout) => Step::Fail(Error::new(
+            Code::Timeout,
+            "no answer within HTTP_TIMEOUT_MS (or the DEADLINE_MS budget ran out)",
+        )),
+        Err(FetchError::Network(why)) => {
+            let wait = server_error_wait(jitter);
+            if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) {
+                Step::RetryAfter(wait)
+            } else {
+                Step::Fail(Error::new(
+                    stage.code(),
+                    format!("connection failed: {why}"),
+                ))
+            }
+        }
+        Ok(r) if r.status == 429 => {
+            let wait = rate_limit_wait(&r.headers, now);
+            if attempts.rate_limited >= MAX_RATE_LIMIT_RETRIES {
+                Step::Fail(
+                    Error::new(
+                        Code::RateLimited,
+                        format!("still rate limited after {MAX_RATE_LIMIT_RETRIES} retries"),
+                    )
+                    .with_status(429),
+                )
+            } else if !fits(wait) {
+                Step::Fail(
+                    Error::new(
+                        Code::RateLimited,
+                        format!(
+                            "rate limited; the announced wait of {} ms does not fit DEADLINE_MS",
+                            wait as u64
+                        ),
+                    )
+                    .with_status(429),
+                )
+            } else {
+                Step::RetryAfter(wait)
+            }
+        }
+        Ok(r) if r.status >= 500 => {
+            let wait = server_error_wait(jitter);
+            if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) {
+                Step::RetryAfter(wait)
+            } else {
+                Step::Done
+            }
+        }
+        Ok(_) => Step::Done,
+    }
+}
+
+/// 100–300 ms: long enough for a restarted backend, short against the deadline.
+fn server_error_wait(jitter: f64) -> f64 {
+    100.0 + 200.0 * jitter.clamp(0.0, 1.0)
+}
+
+/// How long a 429 asks us to wait, in ms: `Retry-After` seconds, else `x-ratelimit-reset`, else 1 s.
+pub fn rate_limit_wait(headers: &ResponseHeaders, now: f64) -> f64 {
+    // Both are whole seconds on the wire (RFC 9110 delta-seconds; Auth0's UNIX-seconds reset).
+    let seconds = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
+    if let Some(s) = seconds(&headers.retry_after) {
+        return f64::from(s) * 1000.0;
+    }
+    if let Some(reset) = seconds(&headers.ratelimit_reset) {
+        // The bucket refills at `reset`; a little after it the next request is safe.
+        return (f64::from(reset) * 1000.0 - now).max(0.0) + 50.0;
+    }
+    DEFAULT_RATE_LIMIT_WAIT_MS
+}
+
+/// Sends `request` under the rules above. The answer is returned whatever its status (the caller
+/// knows what a 401 or 404 means for it); errors are timeouts, rate limiting and connection
+/// failures. Each attempt's timeout is `timeout_ms` or what is left of the deadline, if less.
+pub async fn send<H: Host>(
+    host: &H,
+    mut request: HttpRequest,
+    timeout_ms: u32,
+    deadline: Deadline,
+    stage: Stage,
+) -> Result<HttpResponse> {
+    let described = request.describe();
+    let mut attempts = Attempts::default();
+    loop {
+        let now = host.now_ms();
+        let left = deadline.remaining(now);
+        if left < 1.0 {
+            return Err(
+                Error::new(Code::Timeout, "the DEADLINE_MS budget ran out").with_request(described)
+            );
+        }
+        request.timeout_ms = (timeout_ms as f64).min(left).ceil() as u32;
+        let outcome = host.fetch(request.clone()).await;
+        let now = host.now_ms();
+        match decide(&outcome, attempts, now, deadline, stage, host.random()) {
+            Step::Done => {
+                // `decide` only answers Done for an answer.
+                return outcome
+                    .map_err(|_| Error::new(Code::Internal, "retry rule accepted a failed fetch"));
+            }
+            Step::Fail(e) => return Err(e.with_request(described)),
+            Step::RetryAfter(wait) => {
+                match &outcome {
+                    Ok(r) if r.status == 429 => attempts.rate_limited += 1,
+                    _ => attempts.server_error += 1,
+                }
+                host.sleep(wait.ceil() as u32).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(
+        status: u16,
+        headers: ResponseHeaders,
+    ) -> std::result::Result<HttpResponse, FetchError> {
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: String::new(),
+        })
+    }
+
+    const NOW: f64 = 1_700_000_000_000.0;
+
+    fn deadline(ms: f64) -> Deadline {
+        Deadline(NOW + ms)
+    }
+
+    #[test]
+    fn success_and_client_errors_are_final() {
+        for status in [200, 201, 204, 400, 401, 403, 404, 409] {
+            let step = decide(
+                &answer(status, Default::default()),
+                Attempts::default(),
+                NOW,
+                deadline(10_000.0),
+                Stage::Management,
+                0.5,
+            );
+            assert_eq!(step, Step::Done, "{status}");
+        }
+    }
+
+    #[test]
+    fn rate_limit_waits_for_retry_after_or_reset_when_it_fits() {
+        let retry_after = ResponseHeaders {
+            retry_after: Some("2".into()),
+            ratelimit_reset: Some(format!("{}", NOW as u64 / 1000 + 9)),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                &answer(429, retry_after),
+                Attempts::default(),
+                NOW,
+                deadline(10_000.0),
+                Stage::Management,
+                0.0
+            ),
+            Step::RetryAfter(2000.0)
+        );
+        let reset = ResponseHeaders {
+            ratelimit_reset: Some(format!("{}", NOW as u64 / 1000 + 3)),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                &answer(429, reset.clone()),
+                Attempts::default(),
+                NOW,
+                deadline(10_000.0),
+                Stage::Management,
+                0.0
+            ),
+            Step::RetryAfter(3050.0)
+        );
+        match decide(
+            &answer(429, reset),
+            Attempts::default(),
+            NOW,
+            deadline(2_000.0),
+            Stage::Management,
+            0.0,
+        ) {
+            Step::Fail(e) => {
+                assert_eq!(e.code(), Code::RateLimited);
+                assert_eq!(e.status(), Some(429));
+                assert!(e.message().contains("does not fit DEADLINE_MS"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rate_limit_gives_up_after_two_retries() {
+        let attempts = Attempts {
+            rate_limited: 2,
+            server_error: 0,
+        };
+        match decide(
+            &answer(429, Default::default()),
+            attempts,
+            NOW,
+            deadline(60_000.0),
+            Stage::Permit,
+            0.0,
+        ) {
+            Step::Fail(e) => assert_eq!(e.code(), Code::RateLimited),
+            other => panic!("{other:?}"),
+        }
+        let once = Attempts {
+            rate_limited: 1,
+            server_error: 0,
+        };
+        assert_eq!(
+            decide(
+                &answer(429, Default::default()),
+                once,
+                NOW,
+                deadline(60_000.0),
+                Stage::Permit,
+                0.0
+            ),
+            Step::RetryAfter(DEFAULT_RATE_LIMIT_WAIT_MS)
+        );
+    }
+
+    #[test]
+    fn server_errors_and_connection_failures_retry_once_with_jitter() {
+        for outcome in [
+            answer(503, Default::default()),
+            Err(FetchError::Network("reset".into())),
+        ] {
+            assert_eq!(
+                decide(
+                    &outcome,
+                    Attempts::default(),
+                    NOW,
+                    deadline(10_000.0),
+                    Stage::Token,
+                    0.5
+                ),
+                Step::RetryAfter(200.0)
+            );
+            let retried = Attempts {
+                rate_limited: 0,
+                server_error: 1,
+            };
+            let step = decide(
+                &outcome,
+                retried,
+                NOW,
+                deadline(10_000.0),
+                Stage::Token,
+                0.5,
+            );
+            match (&outcome, step) {
+                (Ok(_), Step::Done) => {}
+                (Err(_), Step::Fail(e)) => assert_eq!(e.code(), Code::TokenRequestFailed),
+                (_, other) => panic!("{other:?}"),
+            }
+        }
+        // No retry when the jittered wait would not leave time for the attempt.
+        assert_eq!(
+            decide(
+                &answer(500, Default::default()),
+                Attempts::default(),
+                NOW,
+                deadline(150.0),
+                Stage::Token,
+                0.0
+            ),
+            Step::Done
+        );
+    }
+
+    #[test]
+    fn timeouts_are_final() {
+        match decide(
+            &Err(FetchError::Timeout),
+            Attempts::default(),
+            NOW,
+            deadline(10_000.0),
+            Stage::Management,
+            0.0,
+        ) {
+            Step::Fail(e) => assert_eq!(e.code(), Code::Timeout),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_rate_limit_headers_fall_back_to_one_second() {
+        let junk = ResponseHeaders {
+            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".into()),
+            ratelimit_reset: Some("-5".into()),
+            ratelimit_remaining: Some("x".into()),
+        };
+        assert_eq!(rate_limit_wait(&junk, NOW), DEFAULT_RATE_LIMIT_WAIT_MS);
+        let past = ResponseHeaders {
+            ratelimit_reset: Some(format!("{}", NOW as u64 / 1000 - 10)),
+            ..Default::default()
+        };
+        assert_eq!(rate_limit_wait(&past, NOW), 50.0);
+    }
+
+    #[test]
+    fn describe_drops_scheme_host_and_query() {
+        let r = HttpRequest {
+            method: crate::host::Method::Get,
+            url: "https://t.auth0.com/api/v2/users/a%7Cb/permissions?per_page=50&page=0".into(),
+            authorization: Some("Bearer secret".into()),
+            json_body: None,
+            timeout_ms: 1,
+        };
+        assert_eq!(r.describe(), "GET /api/v2/users/a%7Cb/permissions");
+        assert!(!format!("{r:?}").contains("secret"));
+    }
+}
