@@ -1,0 +1,207 @@
+//! The WebAssembly edge, in Node: event decoding, calls on a fake `api`, errors crossing into JS,
+//! and the runtime bindings (fetch, cache). Run by `./build.sh test` through
+//! `wasm-bindgen-test-runner`; on the host this file compiles to nothing.
+#![cfg(target_arch = "wasm32")]
+
+use auth0_rbac_claims::edge::{self, Api, JsApi, JsHost};
+use auth0_rbac_claims::host::{ActionApi, FetchError, Host, HttpRequest, Method};
+use auth0_rbac_claims::settings::TokenKind;
+use auth0_rbac_claims::{Code, Error};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+#[wasm_bindgen(module = "/wasm-tests/fake_api.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeApi)]
+    fn make_api(options: &str) -> Api;
+    #[wasm_bindgen(js_name = callsOf)]
+    fn calls_of(api: &Api) -> String;
+    #[wasm_bindgen(js_name = errorCode)]
+    fn error_code(error: &JsValue) -> String;
+}
+
+/// Runs one login and returns (report, recorded calls).
+async fn login(event: Value, api_options: Value) -> (Value, Vec<Value>) {
+    let api = make_api(&api_options.to_string());
+    let recorder = api.clone();
+    let report = edge::on_execute_post_login(event.to_string(), api, None)
+        .await
+        .unwrap_or_else(|e| panic!("login rejected: {}", error_code(&e)));
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let calls: Vec<Value> = serde_json::from_str(&calls_of(&recorder)).unwrap();
+    (report, calls)
+}
+
+fn roles_only(extra: Value) -> Value {
+    let mut secrets =
+        json!({"CLAIM_NAMESPACE": "https://myapp.example.com", "PERMISSIONS_IN": "none"});
+    if let (Some(s), Some(e)) = (secrets.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    secrets
+}
+
+#[wasm_bindgen_test]
+async fn roles_become_plain_json_arrays_on_both_tokens() {
+    let event = json!({
+        "user": {"user_id": "auth0|1", "app_metadata": {"deep": [[[{}]]]}},
+        "authorization": {"roles": ["viewer", "admin", "viewer"]},
+        "secrets": roles_only(json!({}))
+    });
+    let (report, calls) = login(event, json!({})).await;
+    assert_eq!(report, json!({"outcome": "complete", "codes": []}));
+    assert_eq!(
+        calls,
+        vec![
+            json!([
+                "idToken.setCustomClaim",
+                "https://myapp.example.com/roles",
+                ["admin", "viewer"],
+                true
+            ]),
+            json!([
+                "accessToken.setCustomClaim",
+                "https://myapp.example.com/roles",
+                ["admin", "viewer"],
+                true
+            ]),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_authorization_gives_an_empty_roles_claim_where_roles_in_says() {
+    let event = json!({"user": {"user_id": "u"}, "secrets": roles_only(json!({"ROLES_IN": "access_token"}))});
+    let (_, calls) = login(event, json!({})).await;
+    assert_eq!(
+        calls,
+        vec![json!([
+            "accessToken.setCustomClaim",
+            "https://myapp.example.com/roles",
+            [],
+            true
+        ])]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_namespace_denies_with_the_code_and_sets_nothing() {
+    let event =
+        json!({"user": {"user_id": "u"}, "secrets": {"CLAIM_NAMESPACE": "https://x.auth0.com"}});
+    let (report, calls) = login(event, json!({})).await;
+    assert_eq!(
+        report,
+        json!({"outcome": "denied", "codes": ["config_invalid"]})
+    );
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0][0], "access.deny");
+    let reason = calls[0][1].as_str().unwrap();
+    assert!(reason.contains("config_invalid"), "{reason}");
+    assert!(
+        !reason.contains("auth0.com"),
+        "the reason carries nothing internal: {reason}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_undecodable_event_follows_on_error_continue() {
+    let event = json!({
+        "user": {"user_id": "u"},
+        "authorization": {"roles": ["a", 5]},
+        "secrets": roles_only(json!({"ON_ERROR": "continue"}))
+    });
+    let (report, calls) = login(event, json!({})).await;
+    assert_eq!(
+        report,
+        json!({"outcome": "degraded", "codes": ["event_invalid"]})
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_throwing_api_becomes_an_internal_error_that_follows_the_policy() {
+    let event = json!({"user": {"user_id": "u"}, "secrets": roles_only(json!({}))});
+    let (report, calls) = login(event, json!({"throwOn": "accessToken.setCustomClaim"})).await;
+    assert_eq!(report, json!({"outcome": "denied", "codes": ["internal"]}));
+    assert_eq!(calls.last().unwrap()[0], "access.deny");
+}
+
+#[wasm_bindgen_test]
+async fn when_deny_itself_throws_the_login_rejects_with_a_coded_error() {
+    let api = make_api(&json!({"throwOn": "access.deny"}).to_string());
+    let event = json!({"user": {"user_id": "u"}, "secrets": {}});
+    let error = edge::on_execute_post_login(event.to_string(), api, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&error),
+        "internal|internal: api.access.deny threw"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn code_options_take_precedence_over_secrets() {
+    let api = make_api("{}");
+    let recorder = api.clone();
+    let event =
+        json!({"user": {"user_id": "u"}, "secrets": roles_only(json!({"ROLES_IN": "none"}))});
+    let options = json!({"ROLES_IN": "id_token", "HTTP_TIMEOUT_MS": 2000}).to_string();
+    edge::on_execute_post_login(event.to_string(), api, Some(options))
+        .await
+        .unwrap();
+    let calls: Vec<Value> = serde_json::from_str(&calls_of(&recorder)).unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0][0], "idToken.setCustomClaim");
+}
+
+#[wasm_bindgen_test]
+fn errors_cross_into_js_as_errors_with_a_code_property() {
+    let error = JsValue::from(Error::new(Code::RateLimited, "wait").with_status(429));
+    assert_eq!(error_code(&error), "rate_limited|rate_limited: wait");
+    let status = js_sys::Reflect::get(&error, &"status".into()).unwrap();
+    assert_eq!(status.as_f64(), Some(429.0));
+}
+
+#[wasm_bindgen_test]
+fn the_cache_binding_reads_records_and_reports_set_errors() {
+    let api = make_api(
+        &json!({"cacheSet": {"type": "error", "code": "CacheValueSizeExceeded"}}).to_string(),
+    );
+    let js = JsApi::new(api);
+    assert_eq!(js.cache_get("k"), None);
+    assert_eq!(
+        js.cache_set("k", "v", 1000),
+        Err("CacheValueSizeExceeded".to_string())
+    );
+    let api = make_api("{}");
+    let js = JsApi::new(api);
+    assert_eq!(js.cache_set("k", "token", 60_000), Ok(()));
+    let record = js.cache_get("k").unwrap();
+    assert_eq!(record.value, "token");
+    assert!(record.expires_at_ms > js_sys::Date::now() + 50_000.0);
+    let without = JsApi::new(make_api(&json!({"noCache": true}).to_string()));
+    assert_eq!(without.cache_get("k"), None);
+    assert!(without.cache_set("k", "v", 1).is_err());
+    assert!(without.set_claim(TokenKind::Id, "n", &["a".into()]).is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn fetch_failures_are_classified_without_request_data() {
+    let request = HttpRequest {
+        method: Method::Post,
+        url: "http://127.0.0.1:9/oauth/token".into(),
+        authorization: Some("Bearer very-secret".into()),
+        json_body: Some("{\"client_secret\":\"s3cr3t\"}".into()),
+        timeout_ms: 2_000,
+    };
+    match JsHost.fetch(request).await {
+        Err(FetchError::Network(why)) => {
+            assert!(
+                !why.contains("s3cr3t") && !why.contains("very-secret"),
+                "{why}"
+            );
+        }
+        other => panic!("expected a connection failure, got {other:?}"),
+    }
+}
