@@ -1,0 +1,183 @@
+// dist/action.js as Auth0 runs it: loaded from source in a vm context, only built-ins resolvable.
+// Roles, settings, error policy and instance recovery (no network needed: PERMISSIONS_IN=none).
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const vm = require('node:vm');
+const { builtinModules } = require('node:module');
+const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_ACTION } = require('../../js-shim/local/sandbox');
+
+const NS = 'https://myapp.example.com';
+const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
+const source = fs.readFileSync(DEFAULT_ACTION, 'utf8');
+
+const unhandled = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+test.after(() => assert.deepEqual(unhandled, [], 'no unhandled rejection'));
+
+// A fetch that records and refuses: these logins must not touch the network.
+function noNetwork() {
+  const calls = [];
+  const fetch = async (url) => {
+    calls.push(String(url));
+    throw new TypeError('network disabled in this test');
+  };
+  return { calls, fetch };
+}
+
+async function login(action, event) {
+  const api = createApi();
+  const report = await action.exports.onExecutePostLogin(event, api);
+  // The report comes from the Action's realm; compare it as plain data.
+  return { report: JSON.parse(JSON.stringify(report)), ...api.finish() };
+}
+
+test('dist/action.js fits Auth0\'s source limit and needs only built-ins, reading no file', () => {
+  assert.ok(source.length <= 100_000, `${source.length} bytes`);
+  const required = [];
+  const action = loadAction({
+    source,
+    require: (name) => {
+      required.push(name);
+      if (name === 'fs' || name === 'node:fs') throw new Error('an Action reads no files');
+      return builtinsOnly(name);
+    },
+  });
+  action.exports[INTERNALS].instantiate();
+  assert.ok(required.length > 0);
+  for (const name of required) assert.ok(builtinModules.includes(name.replace(/^node:/, '')), name);
+  assert.equal(typeof action.exports.onExecutePostLogin, 'function');
+});
+
+test('it loads and instantiates in a bare vm context, without any Node global', () => {
+  const action = loadAction({ source, bare: true });
+  assert.equal(vm.runInContext('typeof fetch + typeof TextDecoder + typeof Buffer', action.context), 'undefinedundefinedundefined');
+  assert.doesNotThrow(() => action.exports[INTERNALS].instantiate());
+});
+
+test('a complete, realistic event gets the roles claim on both tokens; unknown fields are ignored', async () => {
+  const net = noNetwork();
+  const action = loadAction({ source, globals: { fetch: net.fetch } });
+  const event = makeEvent({
+    roles: ['editor', 'admin', 'editor'],
+    audience: 'https://api.example.com',
+    secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' },
+  });
+  const r = await login(action, event);
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  assert.equal(r.denied, null);
+  assert.deepEqual(r.idToken, { [`${NS}/roles`]: ['admin', 'editor'] });
+  assert.deepEqual(r.accessToken, { [`${NS}/roles`]: ['admin', 'editor'] });
+  assert.deepEqual(r.dropped, []);
+  assert.deepEqual(net.calls, []);
+  assert.deepEqual(action.logs, []);
+});
+
+test('a minimal event (only user.user_id) gets an empty roles claim, never a crash', async () => {
+  const action = loadAction({ source });
+  const r = await login(action, { user: { user_id: 'auth0|min' }, secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  assert.deepEqual(r.idToken, { [`${NS}/roles`]: [] });
+  assert.deepEqual(r.accessToken, { [`${NS}/roles`]: [] });
+  // Without any setting at all: a deny with config_invalid.
+  const bare = await login(action, { user: { user_id: 'auth0|min' } });
+  assert.match(bare.denied, /config_invalid/);
+  assert.deepEqual(bare.report, { outcome: 'denied', codes: ['config_invalid'] });
+});
+
+test('ROLES_IN places the claim; none places it nowhere', async () => {
+  const action = loadAction({ source });
+  const event = (rolesIn) => makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none', ROLES_IN: rolesIn } });
+  let r = await login(action, event('id_token'));
+  assert.deepEqual(Object.keys(r.idToken), [`${NS}/roles`]);
+  assert.deepEqual(r.accessToken, {});
+  r = await login(action, event('none'));
+  assert.deepEqual([r.idToken, r.accessToken], [{}, {}]);
+});
+
+const BAD_NAMESPACES = [
+  '', '   ', 'myapp', 'ftp://example.com', 'https://auth0.com', 'https://tenant.eu.auth0.com/claims',
+  'https://webtask.io', 'https://x.webtask.io', 'https://webtask.run', 'urn:auth0', 'urn:auth0:claims',
+  'https://example.com?x=1', 'https://user@example.com', 'https://exa mple.com',
+];
+
+for (const namespace of BAD_NAMESPACES) {
+  test(`bad namespace ${JSON.stringify(namespace)}: deny with config_invalid, no request, no trap`, async () => {
+    const net = noNetwork();
+    const action = loadAction({ source, globals: { fetch: net.fetch } });
+    const secrets = { CLAIM_NAMESPACE: namespace, AUTH0_DOMAIN: 'dev.example.com', AUTH0_CLIENT_ID: 'id', AUTH0_CLIENT_SECRET: 'topsecret' };
+    const r = await login(action, makeEvent({ roles: ['a'], audience: 'https://api.example.com', secrets }));
+    assert.deepEqual(r.report, { outcome: 'denied', codes: ['config_invalid'] });
+    assert.match(r.denied, /\(config_invalid\)/);
+    assert.deepEqual([r.idToken, r.accessToken], [{}, {}]);
+    assert.deepEqual(net.calls, []);
+    assert.equal(action.logs.length, 1, action.logs.join('\n'));
+    assert.match(action.logs[0], /^\[auth0-rbac-claims\] config_invalid: CLAIM_NAMESPACE/);
+    assert.doesNotMatch(action.logs[0] + r.denied, /topsecret/);
+  });
+}
+
+test('ON_ERROR=deny (default) denies with a generic reason; continue logs and issues tokens', async () => {
+  const action = loadAction({ source });
+  const broken = { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: 'dev.example.com', AUTH0_CLIENT_SECRET: 'topsecret' };
+  const denied = await login(action, makeEvent({ roles: ['a'], secrets: broken }));
+  assert.equal(denied.denied, 'Authorization data for this login is unavailable (credentials_missing).');
+  assert.deepEqual([denied.idToken, denied.accessToken], [{}, {}]);
+
+  const continued = await login(action, makeEvent({ roles: ['a'], secrets: { ...broken, ON_ERROR: 'continue' } }));
+  assert.equal(continued.denied, null);
+  assert.deepEqual(continued.report, { outcome: 'degraded', codes: ['credentials_missing'] });
+  assert.equal(action.logs.length, 2);
+  for (const line of action.logs) {
+    assert.match(line, /credentials_missing: permissions need the Management API but AUTH0_CLIENT_ID is not set/);
+    assert.doesNotMatch(line, /topsecret/);
+  }
+  // An invalid ON_ERROR is itself refused, and the login is denied.
+  const invalid = await login(action, makeEvent({ secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none', ON_ERROR: 'ignore' } }));
+  assert.match(invalid.denied, /config_invalid/);
+});
+
+test('a trap inside a login is reported under ON_ERROR and the next login runs on a fresh instance', async () => {
+  const action = loadAction({ source });
+  const internals = action.exports[INTERNALS];
+  const good = makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+
+  internals.trapNextLogin();
+  const trapped = await login(action, good);
+  assert.deepEqual(trapped.report, { outcome: 'denied', codes: ['internal'] });
+  assert.match(trapped.denied, /\(internal\)/);
+  assert.match(action.logs.at(-1), /internal: the WebAssembly module trapped/);
+
+  const after = await login(action, good);
+  assert.deepEqual(after.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(after.idToken, { [`${NS}/roles`]: ['a'] });
+
+  internals.trapNextLogin();
+  const lenient = await login(action, makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none', ON_ERROR: 'continue' } }));
+  assert.deepEqual(lenient.report, { outcome: 'degraded', codes: ['internal'] });
+  assert.equal(lenient.denied, null);
+});
+
+test('an event too deep for JSON.stringify is still read (nesting below what the Action reads is cut)', async () => {
+  const action = loadAction({ source });
+  let deep = {};
+  const root = deep;
+  for (let i = 0; i < 20000; i++) deep = deep.next = {};
+  const event = makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  event.user.app_metadata = root;
+  const r = await login(action, event);
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+});
+
+test('settings from event.configuration take precedence over event.secrets', async () => {
+  const action = loadAction({ source });
+  const event = makeEvent({
+    roles: ['a'],
+    secrets: { CLAIM_NAMESPACE: 'https://secret.example.com', PERMISSIONS_IN: 'none', ROLES_IN: 'id_token' },
+    configuration: { CLAIM_NAMESPACE: NS, ROLES_IN: 'access_token' },
+  });
+  const r = await login(action, event);
+  assert.deepEqual(r.idToken, {});
+  assert.deepEqual(r.accessToken, { [`${NS}/roles`]: ['a'] });
+});
