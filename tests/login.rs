@@ -1,0 +1,946 @@
+//! The login orchestration on the host, against a simulated tenant with a virtual clock.
+//!
+//! Fetches yield once before answering, so concurrent logins really interleave; `sleep` advances
+//! the clock instantly, so retry waits cost nothing. This pins the paging plan, the single-flight
+//! token, the 401 refresh, the retry rules, per-token filtering and both error policies.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use auth0_rbac_claims::event;
+use auth0_rbac_claims::host::{
+    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
+};
+use auth0_rbac_claims::login::{post_login, Outcome, SettingsInput};
+use auth0_rbac_claims::mgmt::TokenStore;
+use auth0_rbac_claims::settings::{SettingMap, SettingValue, TokenKind};
+use auth0_rbac_claims::Code;
+use futures_executor::LocalPool;
+use futures_util::future::join_all;
+use futures_util::task::LocalSpawnExt;
+
+const NS: &str = "https://myapp.example.com";
+const SECRET: &str = "client-secret-do-not-log";
+const API_A: &str = "https://a.example.com";
+const API_B: &str = "https://b.example.com";
+
+/// Returns Pending once, so other tasks run before the fetch answers.
+struct YieldOnce(bool);
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+type Fault = Box<dyn FnMut(&HttpRequest, u32) -> Option<Result<HttpResponse, FetchError>>>;
+
+/// The simulated tenant: users with permissions, tokens, rate-limit headers and faults.
+struct Tenant {
+    now: Cell<f64>,
+    logs: RefCell<Vec<String>>,
+    requests: RefCell<Vec<String>>,
+    in_flight: Cell<usize>,
+    max_in_flight: Cell<usize>,
+    permissions: HashMap<String, Vec<(String, String)>>,
+    valid_tokens: RefCell<Vec<String>>,
+    issued: Cell<u32>,
+    remaining: Cell<Option<u32>>,
+    bare_arrays: Cell<bool>,
+    fault: RefCell<Option<Fault>>,
+}
+
+#[derive(Clone)]
+struct FakeHost(Rc<Tenant>);
+
+fn ok(body: String, remaining: Option<u32>) -> Result<HttpResponse, FetchError> {
+    Ok(HttpResponse {
+        status: 200,
+        headers: ResponseHeaders {
+            ratelimit_remaining: remaining.map(|r| r.to_string()),
+            ..Default::default()
+        },
+        body,
+    })
+}
+
+fn status(code: u16) -> Result<HttpResponse, FetchError> {
+    Ok(HttpResponse {
+        status: code,
+        headers: Default::default(),
+        body: "{}".into(),
+    })
+}
+
+impl FakeHost {
+    fn new() -> Self {
+        let mut permissions = HashMap::new();
+        permissions.insert("auth0|none".to_string(), vec![]);
+        permissions.insert(
+            "auth0|three".to_string(),
+            vec![
+                (API_A.into(), "read:a".into()),
+                (API_A.into(), "write:a".into()),
+                (API_B.into(), "read:b".into()),
+            ],
+        );
+        // 500 entries over two APIs, every name listed twice (two roles), plus a name both share.
+        let mut big = vec![];
+        for i in 0..125 {
+            for api in [API_A, API_B] {
+                big.push((api.to_string(), format!("perm:{i:03}")));
+                big.push((api.to_string(), format!("perm:{i:03}")));
+            }
+        }
+        permissions.insert("auth0|big".to_string(), big);
+        permissions.insert(
+            "oauth2|corp|a/b c?d".to_string(),
+            vec![(API_A.into(), "special".into())],
+        );
+        FakeHost(Rc::new(Tenant {
+            now: Cell::new(1_700_000_000_000.0),
+            logs: RefCell::default(),
+            requests: RefCell::default(),
+            in_flight: Cell::new(0),
+            max_in_flight: Cell::new(0),
+            permissions,
+            valid_tokens: RefCell::default(),
+            issued: Cell::new(0),
+            remaining: Cell::new(None),
+            bare_arrays: Cell::new(false),
+            fault: RefCell::new(None),
+        }))
+    }
+
+    fn with_fault(
+        self,
+        fault: impl FnMut(&HttpRequest, u32) -> Option<Result<HttpResponse, FetchError>> + 'static,
+    ) -> Self {
+        *self.0.fault.borrow_mut() = Some(Box::new(fault));
+        self
+    }
+
+    fn count(&self, what: &str) -> usize {
+        self.0
+            .requests
+            .borrow()
+            .iter()
+            .filter(|r| r.contains(what))
+            .count()
+    }
+
+    fn answer(&self, request: &HttpRequest) -> Result<HttpResponse, FetchError> {
+        let t = &self.0;
+        let url = request.url.split_once("://").map(|(_, r)| r).unwrap();
+        let path_and_query = &url[url.find('/').unwrap()..];
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        if path == "/oauth/token" {
+            let body: serde_json::Value =
+                serde_json::from_str(request.json_body.as_deref().unwrap()).unwrap();
+            assert_eq!(body["grant_type"], "client_credentials");
+            assert_eq!(body["audience"], "https://tenant.example.com/api/v2/");
+            if body["client_secret"] != SECRET {
+                return status(401);
+            }
+            t.issued.set(t.issued.get() + 1);
+            let token = format!("token-{}", t.issued.get());
+            t.valid_tokens.borrow_mut().push(token.clone());
+            return ok(
+                format!(r#"{{"access_token":"{token}","expires_in":86400,"token_type":"Bearer"}}"#),
+                None,
+            );
+        }
+        let bearer = request
+            .authorization
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("Bearer ");
+        if !t.valid_tokens.borrow().iter().any(|v| v == bearer) {
+            return status(401);
+        }
+        let id = path
+            .strip_prefix("/api/v2/users/")
+            .and_then(|p| p.strip_suffix("/permissions"))
+            .unwrap();
+        let id = percent_decode(id);
+        let Some(all) = t.permissions.get(&id) else {
+            return status(404);
+        };
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .map(str::to_owned)
+        };
+        let page: usize = param("page").unwrap().parse().unwrap();
+        let per_page: usize = param("per_page").unwrap().parse().unwrap();
+        let items: Vec<serde_json::Value> = all
+            .iter()
+            .skip(page * per_page)
+            .take(per_page)
+            .map(|(api, name)| serde_json::json!({"permission_name": name, "resource_server_identifier": api, "resource_server_name": "x", "description": "d"}))
+            .collect();
+        let body = if t.bare_arrays.get() {
+            serde_json::to_string(&items).unwrap()
+        } else {
+            serde_json::json!({"start": page * per_page, "limit": per_page, "total": all.len(), "permissions": items}).to_string()
+        };
+        ok(body, t.remaining.get())
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+impl Host for FakeHost {
+    fn now_ms(&self) -> f64 {
+        self.0.now.get()
+    }
+    fn random(&self) -> f64 {
+        0.5
+    }
+    async fn sleep(&self, ms: u32) {
+        self.0.now.set(self.0.now.get() + f64::from(ms));
+    }
+    async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
+        let t = &self.0;
+        let described = format!("{} {}", request.method.as_str(), request.url);
+        t.requests.borrow_mut().push(described);
+        let n = t.requests.borrow().len() as u32;
+        t.in_flight.set(t.in_flight.get() + 1);
+        t.max_in_flight
+            .set(t.max_in_flight.get().max(t.in_flight.get()));
+        YieldOnce(false).await;
+        t.in_flight.set(t.in_flight.get() - 1);
+        if let Some(fault) = t.fault.borrow_mut().as_mut() {
+            if let Some(answer) = fault(&request, n) {
+                if matches!(answer, Err(FetchError::Timeout)) {
+                    t.now.set(t.now.get() + f64::from(request.timeout_ms));
+                }
+                return answer;
+            }
+        }
+        t.now.set(t.now.get() + 20.0);
+        self.answer(&request)
+    }
+    fn log(&self, line: &str) {
+        self.0.logs.borrow_mut().push(line.to_owned());
+    }
+}
+
+#[derive(Default)]
+struct FakeApi {
+    cache: Rc<RefCell<HashMap<String, CacheRecord>>>,
+    cache_ops: RefCell<Vec<String>>,
+    claims: RefCell<Vec<(TokenKind, String, Vec<String>)>>,
+    denied: RefCell<Option<String>>,
+    refuse_cache_set: bool,
+}
+
+impl ActionApi for FakeApi {
+    fn cache_get(&self, key: &str) -> Option<CacheRecord> {
+        self.cache_ops.borrow_mut().push(format!("get {key}"));
+        self.cache.borrow().get(key).cloned()
+    }
+    fn cache_set(&self, key: &str, value: &str, ttl_ms: u64) -> Result<(), String> {
+        assert!(key.len() <= 64);
+        self.cache_ops
+            .borrow_mut()
+            .push(format!("set {key} ttl={ttl_ms}"));
+        if self.refuse_cache_set {
+            return Err("FailedToSetCacheRecord".into());
+        }
+        self.cache.borrow_mut().insert(
+            key.into(),
+            CacheRecord {
+                value: value.into(),
+                expires_at_ms: 1_700_000_000_000.0 + ttl_ms as f64,
+            },
+        );
+        Ok(())
+    }
+    fn cache_delete(&self, key: &str) {
+        self.cache_ops.borrow_mut().push(format!("delete {key}"));
+        self.cache.borrow_mut().remove(key);
+    }
+    fn set_claim(
+        &self,
+        token: TokenKind,
+        name: &str,
+        values: &[String],
+    ) -> Result<(), auth0_rbac_claims::Error> {
+        self.claims
+            .borrow_mut()
+            .push((token, name.into(), values.to_vec()));
+        Ok(())
+    }
+    fn deny(&self, reason: &str) -> Result<(), auth0_rbac_claims::Error> {
+        *self.denied.borrow_mut() = Some(reason.into());
+        Ok(())
+    }
+}
+
+impl FakeApi {
+    fn claim(&self, token: TokenKind, leaf: &str) -> Option<Vec<String>> {
+        self.claims
+            .borrow()
+            .iter()
+            .find(|(t, n, _)| *t == token && n == &format!("{NS}/{leaf}"))
+            .map(|(_, _, v)| v.clone())
+    }
+}
+
+fn settings(extra: &[(&str, &str)]) -> SettingsInput {
+    let mut secrets: SettingMap = [
+        ("CLAIM_NAMESPACE", NS),
+        ("AUTH0_DOMAIN", "tenant.example.com"),
+        ("AUTH0_CLIENT_ID", "client"),
+        ("AUTH0_CLIENT_SECRET", SECRET),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), SettingValue::from(*v)))
+    .collect();
+    for (k, v) in extra {
+        secrets.insert(k.to_string(), SettingValue::from(*v));
+    }
+    SettingsInput {
+        secrets: Some(secrets),
+        ..Default::default()
+    }
+}
+
+fn user_event(user: &str, audience: Option<&str>) -> event::Event {
+    let json = serde_json::json!({
+        "user": {"user_id": user},
+        "authorization": {"roles": ["editor", "admin"]},
+        "resource_server": audience.map(|a| serde_json::json!({"identifier": a})),
+    });
+    event::from_json(&json.to_string()).1.unwrap()
+}
+
+fn run(
+    host: &FakeHost,
+    api: &FakeApi,
+    store: &TokenStore,
+    input: &SettingsInput,
+    event: event::Event,
+) -> Outcome {
+    futures_executor::block_on(post_login(host, api, store, input, Ok(event))).unwrap()
+}
+
+fn assert_no_secret(host: &FakeHost, api: &FakeApi) {
+    for line in host
+        .0
+        .logs
+        .borrow()
+        .iter()
+        .chain(api.denied.borrow().iter())
+    {
+        assert!(!line.contains(SECRET) && !line.contains("token-"), "{line}");
+    }
+}
+
+#[test]
+fn first_login_sends_token_and_one_page_then_only_the_page() {
+    let host = FakeHost::new();
+    let store = TokenStore::new();
+    let api = FakeApi::default();
+    let outcome = run(
+        &host,
+        &api,
+        &store,
+        &settings(&[]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Complete);
+    assert_eq!(
+        (host.count("/oauth/token"), host.count("/permissions")),
+        (1, 1)
+    );
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+    assert_eq!(
+        api.claim(TokenKind::Id, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+    assert_eq!(
+        api.claim(TokenKind::Id, "roles").unwrap(),
+        ["admin", "editor"]
+    );
+    // Cached for the token's lifetime (24 h) minus the 5-minute margin, give or take the clock.
+    let ttl: u64 = api
+        .cache_ops
+        .borrow()
+        .iter()
+        .find_map(|op| {
+            op.strip_prefix("set auth0-rbac-claims/mgmt-token/")?
+                .split_once(" ttl=")?
+                .1
+                .parse()
+                .ok()
+        })
+        .unwrap();
+    assert!((86_000_000..=86_100_000).contains(&ttl), "{ttl}");
+
+    let again = FakeApi::default();
+    run(
+        &host,
+        &again,
+        &store,
+        &settings(&[]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(
+        (host.count("/oauth/token"), host.count("/permissions")),
+        (1, 2)
+    );
+    assert!(
+        again.cache_ops.borrow().is_empty(),
+        "memory first: {:?}",
+        again.cache_ops.borrow()
+    );
+}
+
+#[test]
+fn a_fresh_instance_with_a_warm_action_cache_sends_no_token_request() {
+    let host = FakeHost::new();
+    let first = FakeApi::default();
+    run(
+        &host,
+        &first,
+        &TokenStore::new(),
+        &settings(&[]),
+        user_event("auth0|three", None),
+    );
+    let warm = FakeApi {
+        cache: first.cache.clone(),
+        ..Default::default()
+    };
+    run(
+        &host,
+        &warm,
+        &TokenStore::new(),
+        &settings(&[]),
+        user_event("auth0|three", None),
+    );
+    assert_eq!(host.count("/oauth/token"), 1);
+    assert_eq!(host.count("/permissions"), 2);
+}
+
+#[test]
+fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_limit() {
+    for (remaining, expected_parallel) in [(None, 9), (Some(100), 9), (Some(4), 4), (Some(0), 1)] {
+        let host = FakeHost::new();
+        host.0.remaining.set(remaining);
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &settings(&[]),
+            user_event("auth0|big", Some(API_B)),
+        );
+        assert_eq!(
+            host.count("/permissions"),
+            10,
+            "500 entries = 10 pages of 50"
+        );
+        // The first page is alone; then at most `expected_parallel` at once.
+        assert_eq!(
+            host.0.max_in_flight.get(),
+            expected_parallel,
+            "remaining={remaining:?}"
+        );
+        let access = api.claim(TokenKind::Access, "permissions").unwrap();
+        assert_eq!(access.len(), 125, "de-duplicated, only API B");
+        assert!(access.windows(2).all(|w| w[0] < w[1]), "sorted");
+    }
+}
+
+#[test]
+fn a_bare_array_answer_is_paged_until_a_short_page() {
+    let host = FakeHost::new();
+    host.0.bare_arrays.set(true);
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &settings(&[]),
+        user_event("auth0|big", None),
+    );
+    assert_eq!(
+        host.count("/permissions"),
+        11,
+        "10 full pages and one empty one"
+    );
+    assert_eq!(api.claim(TokenKind::Id, "permissions").unwrap().len(), 125);
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions"),
+        None,
+        "no API requested"
+    );
+}
+
+#[test]
+fn fifty_concurrent_logins_in_a_cold_instance_share_one_token_request() {
+    let host = FakeHost::new();
+    let store = Rc::new(TokenStore::new());
+    let input = Rc::new(settings(&[]));
+    let mut pool = LocalPool::new();
+    let outcomes = Rc::new(RefCell::new(vec![]));
+    let logins: Vec<_> = (0..50)
+        .map(|_| {
+            let (host, store, input, outcomes) =
+                (host.clone(), store.clone(), input.clone(), outcomes.clone());
+            async move {
+                let api = FakeApi::default();
+                let o = post_login(
+                    &host,
+                    &api,
+                    &store,
+                    &input,
+                    Ok(user_event("auth0|three", Some(API_A))),
+                )
+                .await;
+                outcomes.borrow_mut().push(o.unwrap());
+            }
+        })
+        .collect();
+    pool.spawner()
+        .spawn_local(async move {
+            join_all(logins).await;
+        })
+        .unwrap();
+    pool.run();
+    assert_eq!(outcomes.borrow().len(), 50);
+    assert!(outcomes.borrow().iter().all(|o| *o == Outcome::Complete));
+    assert_eq!(host.count("/oauth/token"), 1);
+    assert_eq!(store.token_requests(), 1);
+}
+
+#[test]
+fn a_token_the_api_rejects_is_dropped_and_fetched_once_more() {
+    let host = FakeHost::new();
+    let store = TokenStore::new();
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &store,
+        &settings(&[]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    host.0.valid_tokens.borrow_mut().clear(); // the tenant revokes every token
+    let second = FakeApi {
+        cache: api.cache.clone(),
+        ..Default::default()
+    };
+    let outcome = run(
+        &host,
+        &second,
+        &store,
+        &settings(&[]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Complete);
+    assert_eq!(host.count("/oauth/token"), 2);
+    let ops = second.cache_ops.borrow().join(",");
+    assert!(
+        ops.contains("delete auth0-rbac-claims/mgmt-token/"),
+        "{ops}"
+    );
+}
+
+#[test]
+fn a_second_401_is_a_management_api_error_and_not_retried_again() {
+    let host =
+        FakeHost::new().with_fault(|r, _| r.url.contains("/permissions").then(|| status(401)));
+    let api = FakeApi::default();
+    let outcome = run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &settings(&[]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
+    assert_eq!(host.count("/oauth/token"), 2);
+    assert_eq!(host.count("/permissions"), 2);
+}
+
+#[test]
+fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
+    // One 503 on the first page: retried, the login completes.
+    let host = FakeHost::new()
+        .with_fault(|r, n| (r.url.contains("/permissions") && n == 2).then(|| status(503)));
+    let api = FakeApi::default();
+    assert_eq!(
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &settings(&[]),
+            user_event("auth0|three", None)
+        ),
+        Outcome::Complete
+    );
+    assert_eq!(host.count("/permissions"), 2);
+
+    // Two 429s announcing a 2 s wait: both waited out (virtual time), the login completes.
+    let host = FakeHost::new().with_fault(|r, n| {
+        (r.url.contains("/permissions") && n <= 3).then(|| {
+            Ok(HttpResponse {
+                status: 429,
+                headers: ResponseHeaders {
+                    retry_after: Some("2".into()),
+                    ..Default::default()
+                },
+                body: String::new(),
+            })
+        })
+    });
+    let before = host.now_ms();
+    let api = FakeApi::default();
+    assert_eq!(
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &settings(&[]),
+            user_event("auth0|three", None)
+        ),
+        Outcome::Complete
+    );
+    assert!(host.now_ms() - before >= 4000.0);
+
+    // A 429 whose wait does not fit the deadline: rate_limited at once.
+    let host = FakeHost::new().with_fault(|r, _| {
+        r.url.contains("/permissions").then(|| {
+            Ok(HttpResponse {
+                status: 429,
+                headers: ResponseHeaders {
+                    retry_after: Some("60".into()),
+                    ..Default::default()
+                },
+                body: String::new(),
+            })
+        })
+    });
+    let api = FakeApi::default();
+    assert_eq!(
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &settings(&[]),
+            user_event("auth0|three", None)
+        ),
+        Outcome::Denied(Code::RateLimited)
+    );
+    assert_eq!(host.count("/permissions"), 1);
+}
+
+#[test]
+fn every_failure_has_its_code_under_both_policies_and_continue_keeps_roles_only() {
+    type Inject = fn(&HttpRequest, u32) -> Option<Result<HttpResponse, FetchError>>;
+    let cases: [(&str, Inject, Code); 7] = [
+        (
+            "hang",
+            |r, _| {
+                r.url
+                    .contains("/permissions")
+                    .then_some(Err(FetchError::Timeout))
+            },
+            Code::Timeout,
+        ),
+        (
+            "refused",
+            |r, _| {
+                r.url
+                    .contains("/permissions")
+                    .then(|| Err(FetchError::Network("ECONNREFUSED".into())))
+            },
+            Code::ManagementApiError,
+        ),
+        (
+            "5xx twice",
+            |r, _| r.url.contains("/permissions").then(|| status(500)),
+            Code::ManagementApiError,
+        ),
+        (
+            "403",
+            |r, _| r.url.contains("/permissions").then(|| status(403)),
+            Code::ManagementApiError,
+        ),
+        (
+            "malformed",
+            |r, _| {
+                r.url
+                    .contains("/permissions")
+                    .then(|| ok("<html>".into(), None))
+            },
+            Code::ResponseInvalid,
+        ),
+        (
+            "wrong shape",
+            |r, _| {
+                r.url
+                    .contains("/permissions")
+                    .then(|| ok(r#"{"total":"x"}"#.into(), None))
+            },
+            Code::ResponseInvalid,
+        ),
+        (
+            "token 401",
+            |r, _| r.url.contains("/oauth/token").then(|| status(401)),
+            Code::TokenRequestFailed,
+        ),
+    ];
+    for (name, inject, code) in cases {
+        for policy in ["deny", "continue"] {
+            let host = FakeHost::new().with_fault(inject);
+            let api = FakeApi::default();
+            let outcome = run(
+                &host,
+                &api,
+                &TokenStore::new(),
+                &settings(&[("ON_ERROR", policy)]),
+                user_event("auth0|three", Some(API_A)),
+            );
+            assert_eq!(
+                host.0.logs.borrow().len(),
+                1,
+                "{name}: exactly one log line"
+            );
+            assert!(
+                host.0.logs.borrow()[0].contains(code.as_str()),
+                "{name}: {:?}",
+                host.0.logs.borrow()
+            );
+            assert_no_secret(&host, &api);
+            if policy == "deny" {
+                assert_eq!(outcome, Outcome::Denied(code), "{name}");
+                assert!(
+                    api.claims.borrow().is_empty(),
+                    "{name}: nothing set on deny"
+                );
+            } else {
+                assert_eq!(outcome, Outcome::Degraded(vec![code]), "{name}");
+                assert_eq!(
+                    api.claim(TokenKind::Id, "roles").unwrap(),
+                    ["admin", "editor"]
+                );
+                assert_eq!(
+                    api.claim(TokenKind::Id, "permissions"),
+                    None,
+                    "{name}: no partial permissions"
+                );
+                assert_eq!(api.claim(TokenKind::Access, "permissions"), None);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_deadline_bounds_a_hung_request() {
+    let host = FakeHost::new().with_fault(|r, _| {
+        r.url
+            .contains("/permissions")
+            .then_some(Err(FetchError::Timeout))
+    });
+    let api = FakeApi::default();
+    let start = host.now_ms();
+    run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &settings(&[("HTTP_TIMEOUT_MS", "5000"), ("DEADLINE_MS", "1500")]),
+        user_event("auth0|three", None),
+    );
+    assert!(
+        host.now_ms() - start <= 1500.0 + 1.0,
+        "{}",
+        host.now_ms() - start
+    );
+}
+
+#[test]
+fn permissions_none_or_no_token_wanting_them_makes_no_request() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &settings(&[("PERMISSIONS_IN", "none")]),
+        user_event("auth0|three", Some(API_A)),
+    );
+    // Only the access token wants permissions, and no API was requested.
+    let api2 = FakeApi::default();
+    run(
+        &host,
+        &api2,
+        &TokenStore::new(),
+        &settings(&[("PERMISSIONS_IN", "access_token")]),
+        user_event("auth0|three", None),
+    );
+    assert!(host.0.requests.borrow().is_empty());
+    assert_eq!(
+        api.claim(TokenKind::Access, "roles").unwrap(),
+        ["admin", "editor"]
+    );
+}
+
+#[test]
+fn id_token_apis_selects_the_id_token_permissions() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let input = settings(&[("ID_TOKEN_APIS", API_B)]);
+    run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &input,
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(api.claim(TokenKind::Id, "permissions").unwrap(), ["read:b"]);
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+}
+
+#[test]
+fn the_special_user_id_reaches_the_right_user_as_one_path_segment() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &settings(&[]),
+        user_event("oauth2|corp|a/b c?d", Some(API_A)),
+    );
+    assert!(host.0.requests.borrow()[1]
+        .contains("/api/v2/users/oauth2%7Ccorp%7Ca%2Fb%20c%3Fd/permissions?"));
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["special"]
+    );
+}
+
+#[test]
+fn claims_over_the_limit_deny_or_drop_whole_permission_claims() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let tight = settings(&[("MAX_CLAIMS_BYTES", "1000")]);
+    assert_eq!(
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &tight,
+            user_event("auth0|big", None)
+        ),
+        Outcome::Denied(Code::ClaimsTooLarge)
+    );
+    assert!(api.claims.borrow().is_empty());
+
+    let api = FakeApi::default();
+    let lenient = settings(&[("MAX_CLAIMS_BYTES", "1000"), ("ON_ERROR", "continue")]);
+    let outcome = run(
+        &host,
+        &api,
+        &TokenStore::new(),
+        &lenient,
+        user_event("auth0|big", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Degraded(vec![Code::ClaimsTooLarge]));
+    assert_eq!(
+        api.claim(TokenKind::Id, "roles").unwrap(),
+        ["admin", "editor"]
+    );
+    assert_eq!(api.claim(TokenKind::Id, "permissions"), None);
+    assert_eq!(api.claim(TokenKind::Access, "permissions"), None);
+}
+
+#[test]
+fn a_failed_cache_write_is_logged_once_and_never_fatal() {
+    let host = FakeHost::new();
+    let store = TokenStore::new();
+    for _ in 0..3 {
+        let api = FakeApi {
+            refuse_cache_set: true,
+            ..Default::default()
+        };
+        // A new token each time: the tenant revokes, so each login writes the cache again.
+        host.0.valid_tokens.borrow_mut().clear();
+        assert_eq!(
+            run(
+                &host,
+                &api,
+                &store,
+                &settings(&[]),
+                user_event("auth0|three", None)
+            ),
+            Outcome::Complete
+        );
+    }
+    let logs = host.0.logs.borrow();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0].contains("api.cache.set failed (FailedToSetCacheRecord)"));
+}
+
+#[test]
+fn wrong_credentials_are_a_token_request_failure_that_names_what_to_check() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let input = settings(&[("AUTH0_CLIENT_SECRET", "wrong")]);
+    assert_eq!(
+        run(
+            &host,
+            &api,
+            &TokenStore::new(),
+            &input,
+            user_event("auth0|three", None)
+        ),
+        Outcome::Denied(Code::TokenRequestFailed)
+    );
+    let logs = host.0.logs.borrow();
+    assert!(
+        logs[0].contains("check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET"),
+        "{logs:?}"
+    );
+    assert!(
+        logs[0].contains("(HTTP 401, POST /oauth/token)"),
+        "{logs:?}"
+    );
+}
