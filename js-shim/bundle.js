@@ -8,7 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const esbuild = require('esbuild');
+const { minify: terser } = require('terser');
 
 const [gluePath, wasmPath, distDir, version] = process.argv.slice(2);
 if (!version) {
@@ -29,10 +29,15 @@ function bindingsFactory(glue) {
   if (!body.startsWith(head) || !body.endsWith(tail)) {
     throw new Error('unexpected wasm-bindgen output: is wasm-bindgen still run with --target no-modules?');
   }
+  // The glue's browser loaders (fetch, streaming instantiation) are never used: with `__wbg_init`
+  // no longer returned, the minifier drops them.
+  const init = 'return Object.assign(__wbg_init, { initSync }, exports);';
+  const inner = body.slice(head.length, body.length - tail.length);
+  if (!inner.includes(init)) throw new Error('unexpected wasm-bindgen output: no initSync export');
   return [
     'function createBindings(TextDecoder, TextEncoder, queueMicrotask) {',
     '  return (function (exports) {',
-    body.slice(head.length, body.length - tail.length),
+    inner.replace(init, 'return Object.assign({ initSync }, exports);'),
     '  })({ __proto__: null });',
     '}',
   ].join('\n');
@@ -45,64 +50,72 @@ function banner(kind) {
   ].join('\n');
 }
 
-function minify(source) {
-  return esbuild.transformSync(source, {
-    minify: true,
-    legalComments: 'inline',
-    target: 'node20',
-    format: 'cjs',
-    platform: 'node',
-  }).code;
+async function minify(source) {
+  const result = await terser(source, {
+    ecma: 2020,
+    compress: { passes: 3 },
+    mangle: true,
+    format: { comments: /^!/ },
+  });
+  return result.code;
 }
 
-const glue = bindingsFactory(read(gluePath));
-const shim = read(path.join(here, 'shim.js'));
-const wasm = fs.readFileSync(wasmPath);
+async function main() {
+  const glue = bindingsFactory(read(gluePath));
+  const shim = read(path.join(here, 'shim.js'));
+  const wasm = fs.readFileSync(wasmPath);
 
-// Brotli at its densest, then Z85 (ZeroMQ RFC 32: 5 characters per 4 bytes, none of them a quote
-// or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit. The
-// module is unpacked once per instance, in a few milliseconds.
-const { Z85_ALPHABET, z85Encode } = require('./z85.js');
-const compressed = zlib.brotliCompressSync(wasm, {
-  params: {
-    [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-    [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-    [zlib.constants.BROTLI_PARAM_SIZE_HINT]: wasm.length,
-  },
+  // Brotli at its densest, then Z85 (ZeroMQ RFC 32: 5 characters per 4 bytes, none of them a quote
+  // or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit. The
+  // module is unpacked once per instance, in a few milliseconds.
+  const { z85Encode } = require('./z85.js');
+  const compressed = zlib.brotliCompressSync(wasm, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: wasm.length,
+    },
+  });
+  const packed = z85Encode(compressed);
+
+  const action = await minify(
+    [
+      banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)'),
+      "'use strict';",
+      `const WASM = '${packed}';`,
+      read(path.join(here, 'z85.js')).split('// --- build side')[0],
+      `function loadWasm() { return require('zlib').brotliDecompressSync(z85Decode(WASM, ${compressed.length})); }`,
+      glue,
+      shim,
+    ].join('\n'),
+  );
+
+  const npmDir = path.join(distDir, 'npm');
+  fs.mkdirSync(npmDir, { recursive: true });
+  fs.writeFileSync(path.join(distDir, 'action.js'), action);
+
+  const wasmName = 'auth0_rbac_claims_bg.wasm';
+  // The package form is not size-bound: left readable for whoever debugs it in node_modules.
+  const npmIndex = (
+    [
+      banner('npm package form'),
+      "'use strict';",
+      `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
+      glue,
+      shim,
+      read(path.join(here, 'npm', 'exports.js')),
+    ].join('\n')
+  );
+  fs.writeFileSync(path.join(npmDir, 'index.js'), npmIndex);
+  fs.copyFileSync(wasmPath, path.join(npmDir, wasmName));
+  fs.copyFileSync(path.join(here, 'npm', 'index.d.ts'), path.join(npmDir, 'index.d.ts'));
+  const pkg = JSON.parse(read(path.join(here, 'npm', 'package.json')));
+  pkg.version = version;
+  fs.writeFileSync(path.join(npmDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+  fs.copyFileSync(path.join(here, 'npm', 'README.md'), path.join(npmDir, 'README.md'));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
 });
-const packed = z85Encode(compressed);
-
-const action = minify(
-  [
-    banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)'),
-    "'use strict';",
-    `const WASM = '${packed}';`,
-    read(path.join(here, 'z85.js')).split('// --- build side')[0],
-    `function loadWasm() { return require('zlib').brotliDecompressSync(z85Decode(WASM, ${compressed.length})); }`,
-    glue,
-    shim,
-  ].join('\n'),
-);
-
-const npmDir = path.join(distDir, 'npm');
-fs.mkdirSync(npmDir, { recursive: true });
-fs.writeFileSync(path.join(distDir, 'action.js'), action);
-
-const wasmName = 'auth0_rbac_claims_bg.wasm';
-const npmIndex = minify(
-  [
-    banner('npm package form'),
-    "'use strict';",
-    `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
-    glue,
-    shim,
-    read(path.join(here, 'npm', 'exports.js')),
-  ].join('\n'),
-);
-fs.writeFileSync(path.join(npmDir, 'index.js'), npmIndex);
-fs.copyFileSync(wasmPath, path.join(npmDir, wasmName));
-fs.copyFileSync(path.join(here, 'npm', 'index.d.ts'), path.join(npmDir, 'index.d.ts'));
-const pkg = JSON.parse(read(path.join(here, 'npm', 'package.json')));
-pkg.version = version;
-fs.writeFileSync(path.join(npmDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
-fs.copyFileSync(path.join(here, 'npm', 'README.md'), path.join(npmDir, 'README.md'));

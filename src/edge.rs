@@ -14,7 +14,6 @@ use std::rc::Rc;
 
 use gloo_net::http::RequestBuilder;
 use js_sys::{Array, Object, Reflect};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::{Code, Error};
@@ -263,20 +262,19 @@ fn inputs(
     (input, event)
 }
 
-/// The result handed back to JavaScript, as JSON: `{"outcome":…,"codes":[…]}`.
-#[derive(Serialize)]
-struct Report {
-    outcome: &'static str,
-    codes: Vec<&'static str>,
-}
-
+/// The result handed back to JavaScript, as JSON: `{"outcome":…,"codes":[…]}` (codes are
+/// fixed snake_case words, so no escaping is needed).
 fn report(outcome: &Outcome) -> String {
-    let (outcome, codes) = match outcome {
-        Outcome::Complete => ("complete", vec![]),
-        Outcome::Degraded(codes) => ("degraded", codes.iter().map(|c| c.as_str()).collect()),
-        Outcome::Denied(code) => ("denied", vec![code.as_str()]),
+    let (outcome, codes): (&str, &[Code]) = match outcome {
+        Outcome::Complete => ("complete", &[]),
+        Outcome::Degraded(codes) => ("degraded", codes),
+        Outcome::Denied(code) => ("denied", std::slice::from_ref(code)),
     };
-    serde_json::to_string(&Report { outcome, codes }).unwrap_or_default()
+    let codes: Vec<String> = codes.iter().map(|c| format!("\"{c}\"")).collect();
+    format!(
+        "{{\"outcome\":\"{outcome}\",\"codes\":[{}]}}",
+        codes.join(",")
+    )
 }
 
 /// The post-login handler: `onExecutePostLogin(eventJson, api, optionsJson?)`.

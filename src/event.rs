@@ -25,9 +25,6 @@ pub struct Event {
     /// `event.resource_server`; absent when no API (`audience`) was requested.
     #[serde(default)]
     pub resource_server: Option<ResourceServer>,
-    /// `event.stats`.
-    #[serde(default)]
-    pub stats: Option<Stats>,
 }
 
 /// `event.user`, reduced.
@@ -64,14 +61,6 @@ pub struct ResourceServer {
     /// The API identifier (audience) being requested.
     #[serde(default, deserialize_with = "identifier")]
     pub identifier: Option<String>,
-}
-
-/// `event.stats`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Stats {
-    /// `event.stats.logins_count`, including this login.
-    #[serde(default, deserialize_with = "lenient_count")]
-    pub logins_count: Option<u64>,
 }
 
 impl Event {
@@ -234,50 +223,6 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     d.deserialize_any(V)
 }
 
-/// Accepts a non-negative whole number, treats anything else as absent.
-fn lenient_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a count")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(u64::try_from(v).ok())
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok((v.fract() == 0.0 && (0.0..9e15).contains(&v)).then_some(v as u64))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(V)
-        }
-        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            while a.next_element::<de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-    }
-    d.deserialize_any(V)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,7 +310,6 @@ mod tests {
         .unwrap();
         assert_eq!(e.user.email, None);
         assert_eq!(e.user.name.as_deref(), Some("Ann"));
-        assert_eq!(e.stats.and_then(|s| s.logins_count), Some(3));
     }
 
     #[test]

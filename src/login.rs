@@ -11,8 +11,9 @@ use crate::error::{Code, Error, Result};
 use crate::event::Event;
 use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
+use crate::permissions::PermissionSet;
 use crate::retry::Deadline;
-use crate::settings::{ErrorPolicy, SettingMap, Settings, Sources, TokenKind};
+use crate::settings::{ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind};
 
 /// What a login ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,95 +61,133 @@ pub async fn post_login<H: Host, A: ActionApi>(
     let started = host.now_ms();
     let sources = input.sources();
     let policy = Settings::error_policy(&sources);
-    let settings = match Settings::from_sources(&sources) {
-        Ok(s) => s,
+    let login = match Login::prepare(&sources, event, started) {
+        Ok(login) => login,
         Err(e) => return give_up(host, api, policy, e),
     };
-    let event = match event {
-        Ok(e) => e,
-        Err(e) => return give_up(host, api, policy, e),
+    // The only wait of a login; everything before and after it is synchronous.
+    let permissions = match login.management() {
+        Some(settings) => {
+            let client = mgmt::Client {
+                host,
+                api,
+                store,
+                settings,
+                timeout_ms: login.settings.http_timeout_ms,
+                deadline: login.deadline,
+            };
+            Some(client.user_permissions(&login.user_id).await)
+        }
+        None => None,
     };
-    let layout = ClaimLayout::new(settings.namespace.clone());
-    let requested = event.requested_api();
-    let mut plan = ClaimPlan::new();
-    let mut failures = Vec::new();
+    login.finish(host, api, permissions)
+}
 
-    let roles = event.roles();
-    for token in tokens_of(
-        settings.roles_in.contains(TokenKind::Id),
-        settings.roles_in.contains(TokenKind::Access),
-    ) {
-        plan.push(token, ClaimKind::Roles, layout.roles_claim(), roles.clone());
+/// One login between reading its inputs and setting its claims.
+struct Login {
+    settings: Settings,
+    layout: ClaimLayout,
+    user_id: String,
+    requested: Option<String>,
+    /// Claims known before any request (roles).
+    plan: ClaimPlan,
+    deadline: Deadline,
+}
+
+impl Login {
+    fn prepare(sources: &Sources<'_>, event: Result<Event>, started: f64) -> Result<Login> {
+        let settings = Settings::from_sources(sources)?;
+        let event = event?;
+        let layout = ClaimLayout::new(settings.namespace.clone());
+        let mut plan = ClaimPlan::new();
+        let roles = event.roles();
+        for token in [TokenKind::Id, TokenKind::Access] {
+            if settings.roles_in.contains(token) {
+                plan.push(token, ClaimKind::Roles, layout.roles_claim(), roles.clone());
+            }
+        }
+        Ok(Login {
+            deadline: Deadline(started + f64::from(settings.deadline_ms)),
+            requested: event.requested_api().map(str::to_owned),
+            user_id: event.user.user_id,
+            settings,
+            layout,
+            plan,
+        })
     }
 
-    // The access token only ever carries the requested API's permissions; with no API requested
-    // it gets none, and if no token wants permissions the Management API is not called at all.
-    let perms_in_id = settings.permissions_in.id_token;
-    let perms_in_access = settings.permissions_in.access_token && requested.is_some();
-    if let (Some(management), true) = (&settings.management, perms_in_id || perms_in_access) {
-        let client = mgmt::Client {
-            host,
-            api,
-            store,
-            settings: management,
-            timeout_ms: settings.http_timeout_ms,
-            deadline: Deadline(started + settings.deadline_ms as f64),
-        };
-        match client.user_permissions(&event.user.user_id).await {
-            Ok(set) => {
-                if perms_in_id {
-                    let names = set.names_for_id_token(&settings.id_token_apis, requested);
-                    plan.push(
-                        TokenKind::Id,
-                        ClaimKind::Permissions,
-                        layout.permissions_claim(),
-                        names,
+    /// Whether the permissions claim goes into the ID token, and into the access token. The
+    /// access token only ever carries the requested API's permissions: none without an API.
+    fn permission_targets(&self) -> (bool, bool) {
+        let targets = self.settings.permissions_in;
+        (
+            targets.id_token,
+            targets.access_token && self.requested.is_some(),
+        )
+    }
+
+    /// The Management API settings, when some token wants permissions; otherwise it is not
+    /// called at all.
+    fn management(&self) -> Option<&ManagementSettings> {
+        let (id, access) = self.permission_targets();
+        self.settings.management.as_ref().filter(|_| id || access)
+    }
+
+    fn finish<H: Host, A: ActionApi>(
+        mut self,
+        host: &H,
+        api: &A,
+        permissions: Option<Result<PermissionSet>>,
+    ) -> Result<Outcome> {
+        let policy = self.settings.on_error;
+        let mut failures = Vec::new();
+        let (in_id, in_access) = self.permission_targets();
+        match permissions {
+            None => {}
+            Some(Ok(set)) => {
+                let claim = self.layout.permissions_claim();
+                if in_id {
+                    let names = set.names_for_id_token(
+                        &self.settings.id_token_apis,
+                        self.requested.as_deref(),
                     );
+                    self.plan
+                        .push(TokenKind::Id, ClaimKind::Permissions, claim, names);
                 }
-                if let (true, Some(api_id)) = (perms_in_access, requested) {
-                    plan.push(
+                if let (true, Some(requested)) = (in_access, &self.requested) {
+                    self.plan.push(
                         TokenKind::Access,
                         ClaimKind::Permissions,
-                        layout.permissions_claim(),
-                        set.names_of(api_id),
+                        claim,
+                        set.names_of(requested),
                     );
                 }
             }
-            Err(e) if settings.on_error == ErrorPolicy::Deny => {
-                return give_up(host, api, policy, e)
-            }
-            Err(e) => {
+            Some(Err(e)) if policy == ErrorPolicy::Deny => return give_up(host, api, policy, e),
+            Some(Err(e)) => {
                 host.log(&e.log_line());
                 failures.push(e.code());
             }
         }
-    }
-
-    if let Err(e) = plan.check(settings.max_claims_bytes) {
-        if settings.on_error == ErrorPolicy::Deny {
-            return give_up(host, api, policy, e);
+        if let Err(e) = self.plan.check(self.settings.max_claims_bytes) {
+            if policy == ErrorPolicy::Deny {
+                return give_up(host, api, policy, e);
+            }
+            host.log(&e.log_line());
+            failures.push(e.code());
+            self.plan.shed_to_fit(self.settings.max_claims_bytes);
         }
-        host.log(&e.log_line());
-        failures.push(e.code());
-        plan.shed_to_fit(settings.max_claims_bytes);
-    }
-
-    for claim in plan.claims() {
-        if let Err(e) = api.set_claim(claim.token, &claim.name, &claim.values) {
-            return give_up(host, api, policy, e);
+        for claim in self.plan.claims() {
+            if let Err(e) = api.set_claim(claim.token, &claim.name, &claim.values) {
+                return give_up(host, api, policy, e);
+            }
         }
+        Ok(if failures.is_empty() {
+            Outcome::Complete
+        } else {
+            Outcome::Degraded(failures)
+        })
     }
-    Ok(if failures.is_empty() {
-        Outcome::Complete
-    } else {
-        Outcome::Degraded(failures)
-    })
-}
-
-fn tokens_of(id: bool, access: bool) -> impl Iterator<Item = TokenKind> {
-    [(TokenKind::Id, id), (TokenKind::Access, access)]
-        .into_iter()
-        .filter_map(|(t, on)| on.then_some(t))
 }
 
 /// Logs `error` once and applies the policy: deny the login, or let it go on without claims.

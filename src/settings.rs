@@ -10,7 +10,6 @@
 //! the rules are Auth0's (not WHATWG's), and the `url` crate's IDNA tables would more than double
 //! the WebAssembly inlined into the Action.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -104,8 +103,63 @@ impl<'de> Deserialize<'de> for SettingValue {
     }
 }
 
-/// A map of setting names to values, as found in one source.
-pub type SettingMap = BTreeMap<String, SettingValue>;
+/// Setting names and values as found in one source (a JSON object). A few dozen entries at most,
+/// so a vector searched in order is enough (a `BTreeMap` costs the WebAssembly ~3 KB more).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingMap(Vec<(String, SettingValue)>);
+
+impl SettingMap {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&SettingValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key`, replacing an earlier value.
+    pub fn insert(&mut self, key: String, value: SettingValue) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl FromIterator<(String, SettingValue)> for SettingMap {
+    fn from_iter<I: IntoIterator<Item = (String, SettingValue)>>(iter: I) -> Self {
+        let mut map = SettingMap::default();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<'de> Deserialize<'de> for SettingMap {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SettingMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of settings")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<SettingMap, A::Error> {
+                let mut settings = SettingMap::default();
+                while let Some((key, value)) = map.next_entry::<String, SettingValue>()? {
+                    settings.insert(key, value);
+                }
+                Ok(settings)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
 
 /// The three places settings come from, highest precedence first.
 #[derive(Debug, Default, Clone, Copy)]
