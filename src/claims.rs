@@ -1,8 +1,26 @@
-//! The claim layout: which claims a login gets, in which token, and how big they are.
+//! The claim layout: which claims a login gets, in which token, how big they are — and how a
+//! backend reads them back.
 //!
 //! One [`ClaimLayout`] is built from the namespace; it names the claims (`<ns>/roles`,
-//! `<ns>/permissions`) for the Action that writes them and for backends that read them, so the two
-//! can never drift.
+//! `<ns>/permissions`) for the Action that writes them and, through [`ClaimLayout::read`], for
+//! backends that check them, so writer and reader can never drift.
+//!
+//! ```
+//! use auth0_rbac_claims::ClaimLayout;
+//! use serde_json::json;
+//!
+//! let layout = ClaimLayout::parse("https://myapp.example.com").unwrap();
+//! // A payload your JWT library has already verified (signature, issuer, audience, expiry).
+//! let payload = json!({
+//!     "sub": "auth0|123",
+//!     "https://myapp.example.com/roles": ["Project Manager"],
+//!     "https://myapp.example.com/permissions": ["read:project-list"],
+//! });
+//! let grants = layout.read(&payload);
+//! assert!(grants.has_permission("read:project-list"));
+//! assert!(!grants.has_all(["read:project-list", "read:user-list"]));
+//! assert!(grants.has_role("Project Manager"));
+//! ```
 
 use crate::error::{Code, Error, Result};
 use crate::settings::{Namespace, TokenKind};
@@ -60,6 +78,92 @@ impl ClaimLayout {
     /// `<ns>/permissions`.
     pub fn permissions_claim(&self) -> &str {
         &self.permissions
+    }
+
+    /// Reads the roles and permissions of a **verified** token payload.
+    ///
+    /// Each claim may be a JSON array of strings (what the Action writes) or one space-separated
+    /// string; anything else counts as empty. Permissions also include Auth0's own `permissions`
+    /// claim (RBAC's "Add Permissions in the Access Token"), so a backend works with either.
+    /// Checking the signature, issuer, audience and expiry is the JWT library's job, before this.
+    pub fn read(&self, payload: &serde_json::Value) -> Grants {
+        let mut permissions = strings(payload.get(&self.permissions));
+        permissions.extend(strings(payload.get(PERMISSIONS)));
+        Grants::new(strings(payload.get(&self.roles)), permissions)
+    }
+}
+
+/// The values of a claim: an array of strings or a space-separated string.
+fn strings(claim: Option<&serde_json::Value>) -> Vec<String> {
+    match claim {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(serde_json::Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What a token grants: its roles and permissions, sorted and distinct.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    roles: Vec<String>,
+    permissions: Vec<String>,
+}
+
+impl Grants {
+    /// Grants from role and permission names (sorted and de-duplicated here).
+    pub fn new(mut roles: Vec<String>, mut permissions: Vec<String>) -> Self {
+        roles.sort_unstable();
+        roles.dedup();
+        permissions.sort_unstable();
+        permissions.dedup();
+        Grants { roles, permissions }
+    }
+
+    /// Role names, sorted.
+    pub fn roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// Permission names, sorted.
+    pub fn permissions(&self) -> &[String] {
+        &self.permissions
+    }
+
+    /// Whether the token carries `permission`.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions
+            .binary_search_by(|p| p.as_str().cmp(permission))
+            .is_ok()
+    }
+
+    /// Whether the token carries every one of `permissions` (true for none).
+    pub fn has_all<'a>(&self, permissions: impl IntoIterator<Item = &'a str>) -> bool {
+        permissions.into_iter().all(|p| self.has_permission(p))
+    }
+
+    /// Whether the token carries at least one of `permissions` (false for none).
+    pub fn has_any<'a>(&self, permissions: impl IntoIterator<Item = &'a str>) -> bool {
+        permissions.into_iter().any(|p| self.has_permission(p))
+    }
+
+    /// Whether the token carries the role `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles
+            .binary_search_by(|r| r.as_str().cmp(role))
+            .is_ok()
+    }
+
+    /// The permissions of `required` the token lacks, in the order given (for a 403's message).
+    pub fn missing<'a>(&self, required: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        required
+            .into_iter()
+            .filter(|p| !self.has_permission(p))
+            .collect()
     }
 }
 
@@ -179,6 +283,91 @@ impl ClaimPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_reader_reads_what_the_writer_names() {
+        let l = layout();
+        let mut plan = ClaimPlan::new();
+        plan.push(
+            TokenKind::Access,
+            ClaimKind::Roles,
+            l.roles_claim(),
+            vec!["admin".into()],
+        );
+        plan.push(
+            TokenKind::Access,
+            ClaimKind::Permissions,
+            l.permissions_claim(),
+            vec!["a:b".into(), "c:d".into()],
+        );
+        let payload: serde_json::Map<String, serde_json::Value> = plan
+            .claims()
+            .iter()
+            .map(|c| (c.name.clone(), json!(c.values)))
+            .collect();
+        let grants = l.read(&serde_json::Value::Object(payload));
+        assert_eq!(grants.roles(), ["admin"]);
+        assert_eq!(grants.permissions(), ["a:b", "c:d"]);
+    }
+
+    #[test]
+    fn the_reader_accepts_arrays_strings_and_the_native_claim_and_ignores_the_rest() {
+        let l = layout();
+        let cases = [
+            (json!({}), vec![], vec![]),
+            (
+                json!({"https://myapp.example.com/permissions": "read:a  write:a"}),
+                vec![],
+                vec!["read:a", "write:a"],
+            ),
+            (
+                json!({"permissions": ["native:x"], "https://myapp.example.com/permissions": ["ns:y", 7, null, ""]}),
+                vec![],
+                vec!["native:x", "ns:y"],
+            ),
+            (
+                json!({"https://myapp.example.com/roles": {"admin": true}}),
+                vec![],
+                vec![],
+            ),
+            (
+                json!({"https://myapp.example.com/roles": ["b", "a", "b"], "roles": ["not-ours"]}),
+                vec!["a", "b"],
+                vec![],
+            ),
+            (
+                json!({"https://other.example.com/permissions": ["x"]}),
+                vec![],
+                vec![],
+            ),
+            (json!(["not", "an", "object"]), vec![], vec![]),
+        ];
+        for (payload, roles, permissions) in cases {
+            let g = l.read(&payload);
+            assert_eq!(g.roles(), roles.as_slice(), "{payload}");
+            assert_eq!(g.permissions(), permissions.as_slice(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn checks_are_all_of_any_of_and_report_what_is_missing() {
+        let g = Grants::new(
+            vec!["pm".into()],
+            vec!["read:project-list".into(), "a".into()],
+        );
+        assert!(g.has_permission("a") && !g.has_permission("b"));
+        assert!(g.has_all(["a", "read:project-list"]));
+        assert!(g.has_all([]));
+        assert!(!g.has_all(["a", "read:user-list"]));
+        assert!(g.has_any(["zzz", "a"]));
+        assert!(!g.has_any([]));
+        assert!(g.has_role("pm") && !g.has_role("admin"));
+        assert_eq!(
+            g.missing(["read:user-list", "a", "x"]),
+            ["read:user-list", "x"]
+        );
+    }
 
     fn layout() -> ClaimLayout {
         ClaimLayout::parse("https://myapp.example.com").unwrap()
