@@ -15,8 +15,10 @@
 //! | [`claims`] | the claim layout (names), the claim plan and its size check |
 //! | [`permissions`] | permission sets: de-duplicated, sorted, filtered per token |
 //! | [`host`] | the traits the core talks through: [`host::Host`] and [`host::ActionApi`] |
+//! | [`json`] | flat JSON objects: settings and small answers read as strings, request bodies written |
 //! | [`retry`] | timeouts, deadline and retry rules for every request |
 //! | [`mgmt`] | the Management API client: cached token, every page of permissions |
+//! | [`permit`] | keeping Permit.io users and role assignments in step with Auth0 roles |
 //! | [`login`] | one post-login execution, start to finish |
 //! | [`error`] | the error type and its stable codes |
 //!
@@ -29,9 +31,11 @@ pub mod claims;
 pub mod error;
 pub mod event;
 pub mod host;
+pub mod json;
 pub mod login;
 pub mod mgmt;
 pub mod permissions;
+pub mod permit;
 pub mod retry;
 pub mod settings;
 

@@ -7,11 +7,14 @@
 //! a part of one) and sets the rest. Either way the failure is logged once, with its code.
 
 use crate::claims::{ClaimKind, ClaimLayout, ClaimPlan};
+use futures_util::future::join;
+
 use crate::error::{Code, Error, Result};
 use crate::event::Event;
 use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
 use crate::permissions::PermissionSet;
+use crate::permit::{self, ScopeCache, SyncReport};
 use crate::retry::Deadline;
 use crate::settings::{ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind};
 
@@ -49,12 +52,21 @@ impl SettingsInput {
     }
 }
 
+/// What a module instance keeps between logins (Auth0's Node 22 runtime reuses instances).
+#[derive(Debug, Default)]
+pub struct Instance {
+    /// Management API tokens.
+    pub tokens: TokenStore,
+    /// Permit projects and environments resolved from API keys.
+    pub permit_scopes: ScopeCache,
+}
+
 /// Runs one login. `Err` only when the error could not even be reported (`api.access.deny`
 /// threw); the caller surfaces it to the runtime.
 pub async fn post_login<H: Host, A: ActionApi>(
     host: &H,
     api: &A,
-    store: &TokenStore,
+    instance: &Instance,
     input: &SettingsInput,
     event: Result<Event>,
 ) -> Result<Outcome> {
@@ -65,29 +77,42 @@ pub async fn post_login<H: Host, A: ActionApi>(
         Ok(login) => login,
         Err(e) => return give_up(host, api, policy, e),
     };
-    // The only wait of a login; everything before and after it is synchronous.
-    let permissions = match login.management() {
-        Some(settings) => {
-            let client = mgmt::Client {
-                host,
-                api,
-                store,
-                settings,
-                timeout_ms: login.settings.http_timeout_ms,
-                deadline: login.deadline,
-            };
-            Some(client.user_permissions(&login.user_id).await)
-        }
-        None => None,
+    // The only wait of a login — permissions and Permit sync side by side; everything before
+    // and after it is synchronous.
+    let timeout_ms = login.settings.http_timeout_ms;
+    let permissions = async {
+        let settings = login.management()?;
+        let client = mgmt::Client {
+            host,
+            api,
+            store: &instance.tokens,
+            settings,
+            timeout_ms,
+            deadline: login.deadline,
+        };
+        Some(client.user_permissions(&login.event.user.user_id).await)
     };
-    login.finish(host, api, permissions)
+    let permit = async {
+        let settings = login.settings.permit.as_ref()?;
+        let sync = permit::Sync {
+            host,
+            settings,
+            scopes: &instance.permit_scopes,
+            timeout_ms,
+            deadline: login.deadline,
+        };
+        Some(sync.run(&login.event.user, &login.roles).await)
+    };
+    let (permissions, permit) = join(permissions, permit).await;
+    login.finish(host, api, permissions, permit)
 }
 
 /// One login between reading its inputs and setting its claims.
 struct Login {
     settings: Settings,
     layout: ClaimLayout,
-    user_id: String,
+    event: Event,
+    roles: Vec<String>,
     requested: Option<String>,
     /// Claims known before any request (roles).
     plan: ClaimPlan,
@@ -109,7 +134,8 @@ impl Login {
         Ok(Login {
             deadline: Deadline(started + f64::from(settings.deadline_ms)),
             requested: event.requested_api().map(str::to_owned),
-            user_id: event.user.user_id,
+            event,
+            roles,
             settings,
             layout,
             plan,
@@ -138,44 +164,30 @@ impl Login {
         host: &H,
         api: &A,
         permissions: Option<Result<PermissionSet>>,
+        permit: Option<Result<SyncReport>>,
     ) -> Result<Outcome> {
         let policy = self.settings.on_error;
-        let mut failures = Vec::new();
-        let (in_id, in_access) = self.permission_targets();
+        // Failures with the policy each one follows; Permit has its own (PERMIT_ON_ERROR).
+        let mut failures: Vec<(Error, ErrorPolicy)> = Vec::new();
+        if let (Some(Err(e)), Some(settings)) = (permit, &self.settings.permit) {
+            failures.push((e, settings.on_error));
+        }
         match permissions {
+            Some(Ok(set)) => self.plan_permissions(&set),
+            Some(Err(e)) => failures.push((e, policy)),
             None => {}
-            Some(Ok(set)) => {
-                let claim = self.layout.permissions_claim();
-                if in_id {
-                    let names = set.names_for_id_token(
-                        &self.settings.id_token_apis,
-                        self.requested.as_deref(),
-                    );
-                    self.plan
-                        .push(TokenKind::Id, ClaimKind::Permissions, claim, names);
-                }
-                if let (true, Some(requested)) = (in_access, &self.requested) {
-                    self.plan.push(
-                        TokenKind::Access,
-                        ClaimKind::Permissions,
-                        claim,
-                        set.names_of(requested),
-                    );
-                }
-            }
-            Some(Err(e)) if policy == ErrorPolicy::Deny => return give_up(host, api, policy, e),
-            Some(Err(e)) => {
-                host.log(&e.log_line());
-                failures.push(e.code());
-            }
         }
         if let Err(e) = self.plan.check(self.settings.max_claims_bytes) {
-            if policy == ErrorPolicy::Deny {
-                return give_up(host, api, policy, e);
-            }
-            host.log(&e.log_line());
-            failures.push(e.code());
             self.plan.shed_to_fit(self.settings.max_claims_bytes);
+            failures.push((e, policy));
+        }
+        // Each failure is logged once; the first whose policy is deny denies the login.
+        for (e, _) in &failures {
+            host.log(&e.log_line());
+        }
+        if let Some((e, _)) = failures.iter().find(|(_, p)| *p == ErrorPolicy::Deny) {
+            api.deny(&e.deny_reason())?;
+            return Ok(Outcome::Denied(e.code()));
         }
         for claim in self.plan.claims() {
             if let Err(e) = api.set_claim(claim.token, &claim.name, &claim.values) {
@@ -185,8 +197,27 @@ impl Login {
         Ok(if failures.is_empty() {
             Outcome::Complete
         } else {
-            Outcome::Degraded(failures)
+            Outcome::Degraded(failures.iter().map(|(e, _)| e.code()).collect())
         })
+    }
+
+    fn plan_permissions(&mut self, set: &PermissionSet) {
+        let (in_id, in_access) = self.permission_targets();
+        let claim = self.layout.permissions_claim();
+        if in_id {
+            let names =
+                set.names_for_id_token(&self.settings.id_token_apis, self.requested.as_deref());
+            self.plan
+                .push(TokenKind::Id, ClaimKind::Permissions, claim, names);
+        }
+        if let (true, Some(requested)) = (in_access, &self.requested) {
+            self.plan.push(
+                TokenKind::Access,
+                ClaimKind::Permissions,
+                claim,
+                set.names_of(requested),
+            );
+        }
     }
 }
 

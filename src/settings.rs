@@ -12,154 +12,15 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
 use crate::error::{Code, Error, Result};
+use crate::json::{FlatObject, FlatValue};
+use crate::permit::PermitSettings;
 
-/// One value of `event.secrets`, `event.configuration` or the code options.
-#[derive(Clone, PartialEq, Eq)]
-pub enum SettingValue {
-    /// A string (numbers and booleans are kept as their text).
-    Text(String),
-    /// An object, array or `null`: never a valid setting.
-    NotText,
-}
+/// One setting value as read (see [`FlatValue`]).
+pub type SettingValue = FlatValue;
 
-impl fmt::Debug for SettingValue {
-    // Values may be secrets: never print them.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SettingValue::Text(_) => f.write_str("Text(…)"),
-            SettingValue::NotText => f.write_str("NotText"),
-        }
-    }
-}
-
-impl From<&str> for SettingValue {
-    fn from(s: &str) -> Self {
-        SettingValue::Text(s.to_owned())
-    }
-}
-
-impl<'de> Deserialize<'de> for SettingValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = SettingValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a setting value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::Text(v.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::Text(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::Text(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::Text(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::Text(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
-                // Whole numbers keep their integer spelling; no setting takes a fraction.
-                Ok(if v.fract() == 0.0 && v.abs() < 1e15 {
-                    SettingValue::Text((v as i64).to_string())
-                } else {
-                    SettingValue::NotText
-                })
-            }
-            fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::NotText)
-            }
-            fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
-                Ok(SettingValue::NotText)
-            }
-            fn visit_some<D: Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> std::result::Result<Self::Value, D::Error> {
-                SettingValue::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(SettingValue::NotText)
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(SettingValue::NotText)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-/// Setting names and values as found in one source (a JSON object). A few dozen entries at most,
-/// so a vector searched in order is enough (a `BTreeMap` costs the WebAssembly ~3 KB more).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingMap(Vec<(String, SettingValue)>);
-
-impl SettingMap {
-    /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&SettingValue> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    /// Whether `key` is present.
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// Sets `key`, replacing an earlier value.
-    pub fn insert(&mut self, key: String, value: SettingValue) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.0.push((key, value)),
-        }
-    }
-}
-
-impl FromIterator<(String, SettingValue)> for SettingMap {
-    fn from_iter<I: IntoIterator<Item = (String, SettingValue)>>(iter: I) -> Self {
-        let mut map = SettingMap::default();
-        for (k, v) in iter {
-            map.insert(k, v);
-        }
-        map
-    }
-}
-
-impl<'de> Deserialize<'de> for SettingMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = SettingMap;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of settings")
-            }
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<SettingMap, A::Error> {
-                let mut settings = SettingMap::default();
-                while let Some((key, value)) = map.next_entry::<String, SettingValue>()? {
-                    settings.insert(key, value);
-                }
-                Ok(settings)
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
-}
+/// The settings of one source, a JSON object (see [`FlatObject`]).
+pub type SettingMap = FlatObject;
 
 /// The three places settings come from, highest precedence first.
 #[derive(Debug, Default, Clone, Copy)]
@@ -565,6 +426,24 @@ pub fn is_loopback(host: &str) -> bool {
             .is_some_and(|r| r.split('.').count() == 3)
 }
 
+/// Parses an `http(s)://` base URL that allows plain http only on loopback (`PERMIT_API_URL`).
+pub(crate) fn parse_base_url(key: &str, value: &str) -> Result<TenantOrigin> {
+    if split_scheme(value).is_none() {
+        return Err(config(format!("{key} must start with https://")));
+    }
+    TenantOrigin::parse(value).map_err(|why| config(format!("{key} is invalid: {why}")))
+}
+
+/// Reads a plain (non-credential) setting, for other modules' settings.
+pub(crate) fn plain<'a>(s: &Sources<'a>, key: &str) -> Result<Option<&'a str>> {
+    s.get(key, &[], Kind::Plain)
+}
+
+/// Reads a credential setting (refused in `event.configuration`).
+pub(crate) fn credential<'a>(s: &Sources<'a>, key: &str) -> Result<Option<&'a str>> {
+    s.get(key, &[], Kind::Credential)
+}
+
 /// M2M credentials and tenant for the Management API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagementSettings {
@@ -597,6 +476,8 @@ pub struct Settings {
     pub max_claims_bytes: usize,
     /// The Management API, present when permissions are on.
     pub management: Option<ManagementSettings>,
+    /// Permit.io sync, present when `PERMIT_SYNC` is not `off`.
+    pub permit: Option<PermitSettings>,
 }
 
 /// Default of `HTTP_TIMEOUT_MS`.
@@ -680,6 +561,7 @@ impl Settings {
         } else {
             Some(management(s)?)
         };
+        let permit = PermitSettings::from_sources(s)?;
         Ok(Settings {
             namespace,
             roles_in,
@@ -690,6 +572,7 @@ impl Settings {
             deadline_ms,
             max_claims_bytes,
             management,
+            permit,
         })
     }
 }
@@ -867,6 +750,7 @@ mod tests {
         let m = s.management.unwrap();
         assert_eq!(m.origin.as_str(), "https://dev-abc.us.auth0.com");
         assert_eq!(m.client_secret.expose(), "shh");
+        assert!(s.permit.is_none());
     }
 
     #[test]

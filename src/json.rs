@@ -1,0 +1,221 @@
+//! Flat JSON objects: read as strings (settings, small API answers), written from string fields
+//! (request bodies). Built on serde_json; kept to two shapes so that the WebAssembly carries one
+//! reader and one writer rather than one per type.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// One value of a flat JSON object.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FlatValue {
+    /// A string (numbers and booleans are kept as their text).
+    Text(String),
+    /// An object, array or `null`: never a valid setting.
+    NotText,
+}
+
+impl fmt::Debug for FlatValue {
+    // Values may be secrets: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlatValue::Text(_) => f.write_str("Text(…)"),
+            FlatValue::NotText => f.write_str("NotText"),
+        }
+    }
+}
+
+impl From<&str> for FlatValue {
+    fn from(s: &str) -> Self {
+        FlatValue::Text(s.to_owned())
+    }
+}
+
+impl<'de> Deserialize<'de> for FlatValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlatValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::Text(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::Text(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::Text(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                // Whole numbers keep their integer spelling; no setting takes a fraction.
+                Ok(if v.fract() == 0.0 && v.abs() < 1e15 {
+                    FlatValue::Text((v as i64).to_string())
+                } else {
+                    FlatValue::NotText
+                })
+            }
+            fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::NotText)
+            }
+            fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(FlatValue::NotText)
+            }
+            fn visit_some<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> std::result::Result<Self::Value, D::Error> {
+                FlatValue::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FlatValue::NotText)
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(FlatValue::NotText)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A JSON object read as strings: settings sources (`event.secrets`, `event.configuration`, code
+/// options) and the small flat answers of the token and Permit scope endpoints. A few dozen
+/// entries at most, so a vector searched in order is enough (a `BTreeMap` costs the WebAssembly
+/// ~3 KB more); one reader for all of them keeps one deserializer in it instead of one per type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatObject(Vec<(String, FlatValue)>);
+
+impl FlatObject {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&FlatValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The text of `key`, when it is a string, number or boolean.
+    pub fn text(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some(FlatValue::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key`, replacing an earlier value.
+    pub fn insert(&mut self, key: String, value: FlatValue) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl FlatObject {
+    /// The entries, in the order they were read.
+    pub fn into_entries(self) -> impl Iterator<Item = (String, FlatValue)> {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<(String, FlatValue)> for FlatObject {
+    fn from_iter<I: IntoIterator<Item = (String, FlatValue)>>(iter: I) -> Self {
+        let mut map = FlatObject::default();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<'de> Deserialize<'de> for FlatObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlatObject;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<FlatObject, A::Error> {
+                let mut settings = FlatObject::default();
+                while let Some((key, value)) = map.next_entry::<String, FlatValue>()? {
+                    settings.insert(key, value);
+                }
+                Ok(settings)
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// Writes a JSON object of string fields, e.g. a request body; `None` fields are left out. Strings are
+/// escaped by serde_json; one helper for every body keeps a single serializer in the WebAssembly
+/// instead of one per body type.
+pub fn json_object(fields: &[(&str, Option<&str>)]) -> String {
+    let mut out = String::from("{");
+    for (name, value) in fields {
+        let Some(value) = value else { continue };
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&json_string(name));
+        out.push(':');
+        out.push_str(&json_string(value));
+    }
+    out.push('}');
+    out
+}
+
+fn json_string(s: &str) -> String {
+    // Serializing a str cannot fail.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_objects_escape_and_skip_missing_fields() {
+        let body = json_object(&[("a", Some("x\"y\\")), ("b", None), ("c\n", Some("é\u{1}"))]);
+        let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed, serde_json::json!({"a": "x\"y\\", "c\n": "é\u{1}"}));
+        assert_eq!(json_object(&[]), "{}");
+    }
+
+    #[test]
+    fn flat_objects_keep_text_numbers_and_booleans_and_refuse_the_rest() {
+        let o: FlatObject = serde_json::from_str(
+            r#"{"a":"x","n":86400,"f":1.5,"b":true,"z":null,"o":{"k":[1]},"l":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(o.text("a"), Some("x"));
+        assert_eq!(o.text("n"), Some("86400"));
+        assert_eq!(o.text("b"), Some("true"));
+        for key in ["f", "z", "o", "l", "missing"] {
+            assert_eq!(o.text(key), None, "{key}");
+        }
+        assert!(o.contains_key("o"));
+        assert!(serde_json::from_str::<FlatObject>("[1]").is_err());
+    }
+}

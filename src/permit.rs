@@ -1,0 +1,497 @@
+//! Keeping Permit.io in step with Auth0 roles at login.
+//!
+//! At each login the user is upserted in Permit (`PUT /v2/facts/{proj}/{env}/users/{key}`, key =
+//! Auth0 `user_id`) while the user's role assignments in the tenant are read; then the missing
+//! ones are assigned and, in `reconcile` mode, the extra ones unassigned, each set in one bulk
+//! request (`POST`/`DELETE …/role_assignments/bulk`), so a login costs two round trips whatever
+//! the number of roles. Auth0 is the source of truth: a role removed only in Permit comes back
+//! at the next login unless the mode is `first-login`. Every request is awaited, bounded by the
+//! login's deadline and retried like the Management API calls; bulk requests are idempotent, so
+//! a retry cannot double anything.
+
+use std::cell::RefCell;
+use std::hash::Hasher;
+
+use futures_util::future::{join, FutureExt, LocalBoxFuture};
+use serde::Deserialize;
+
+use crate::error::{Code, Error, Result};
+use crate::event::User;
+use crate::host::{Host, HttpRequest, HttpResponse, Method};
+use crate::json::{json_object, FlatObject};
+use crate::mgmt::path_segment;
+use crate::retry::{self, Deadline, Stage};
+use crate::settings::{self, ErrorPolicy, Secret, SettingValue, Sources, TenantOrigin};
+
+/// What a login does to Permit (`PERMIT_SYNC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Upsert the user, assign missing roles, unassign extra ones. Default when a key is set.
+    Reconcile,
+    /// Upsert the user and assign missing roles; never unassign.
+    AddOnly,
+    /// Create the user with its roles the first time it is seen; then leave it alone.
+    FirstLogin,
+}
+
+/// Validated Permit settings (present when `PERMIT_SYNC` is not `off`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitSettings {
+    /// `PERMIT_API_KEY`, an environment-level key.
+    pub api_key: Secret,
+    /// `PERMIT_PROJECT` (id or key); resolved from the key when absent.
+    pub project: Option<String>,
+    /// `PERMIT_ENVIRONMENT` (id or key); resolved from the key when absent.
+    pub environment: Option<String>,
+    /// `PERMIT_TENANT`. Defaults to `default`.
+    pub tenant: String,
+    /// `PERMIT_API_URL`. Defaults to `https://api.permit.io`.
+    pub api_url: TenantOrigin,
+    /// `PERMIT_SYNC`.
+    pub mode: SyncMode,
+    /// `PERMIT_ROLE_MAP`: Auth0 role name → Permit role key; unmapped names pass through.
+    pub role_map: Vec<(String, String)>,
+    /// `PERMIT_ON_ERROR`. Defaults to `continue`.
+    pub on_error: ErrorPolicy,
+}
+
+fn config(message: String) -> Error {
+    Error::new(Code::ConfigInvalid, message)
+}
+
+impl PermitSettings {
+    /// Reads the `PERMIT_*` settings; `None` when sync is off (the default without a key).
+    pub fn from_sources(s: &Sources<'_>) -> Result<Option<PermitSettings>> {
+        let api_key = settings::credential(s, "PERMIT_API_KEY")?;
+        let mode = match settings::plain(s, "PERMIT_SYNC")?.map(str::to_ascii_lowercase) {
+            None if api_key.is_some() => SyncMode::Reconcile,
+            None => return Ok(None),
+            Some(m) => match m.as_str() {
+                "off" => return Ok(None),
+                "reconcile" => SyncMode::Reconcile,
+                "add-only" => SyncMode::AddOnly,
+                "first-login" => SyncMode::FirstLogin,
+                _ => {
+                    return Err(config(
+                        "PERMIT_SYNC must be off, reconcile, add-only or first-login".into(),
+                    ))
+                }
+            },
+        };
+        let api_key = api_key.ok_or_else(|| {
+            config("PERMIT_SYNC is on but PERMIT_API_KEY is not set: add the secret, or PERMIT_SYNC=off".into())
+        })?;
+        let api_url = match settings::plain(s, "PERMIT_API_URL")? {
+            Some(url) => settings::parse_base_url("PERMIT_API_URL", url)?,
+            None => TenantOrigin::parse("https://api.permit.io")
+                .map_err(|_| Error::new(Code::Internal, "default PERMIT_API_URL"))?,
+        };
+        let role_map = match settings::plain(s, "PERMIT_ROLE_MAP")? {
+            None => Vec::new(),
+            Some(json) => parse_role_map(json)?,
+        };
+        let on_error = match settings::plain(s, "PERMIT_ON_ERROR")?.map(str::to_ascii_lowercase) {
+            None => ErrorPolicy::Continue,
+            Some(p) if p == "continue" => ErrorPolicy::Continue,
+            Some(p) if p == "deny" => ErrorPolicy::Deny,
+            Some(_) => return Err(config("PERMIT_ON_ERROR must be continue or deny".into())),
+        };
+        let owned = |key| settings::plain(s, key).map(|v| v.map(str::to_owned));
+        Ok(Some(PermitSettings {
+            api_key: Secret::new(api_key),
+            project: owned("PERMIT_PROJECT")?,
+            environment: owned("PERMIT_ENVIRONMENT")?,
+            tenant: owned("PERMIT_TENANT")?.unwrap_or_else(|| "default".into()),
+            api_url,
+            mode,
+            role_map,
+            on_error,
+        }))
+    }
+
+    /// The Permit role keys for Auth0 role names: mapped or passed through, sorted, distinct.
+    pub fn permit_roles(&self, auth0_roles: &[String]) -> Vec<String> {
+        let mut roles: Vec<String> = auth0_roles
+            .iter()
+            .map(|r| {
+                self.role_map
+                    .iter()
+                    .find(|(from, _)| from == r)
+                    .map_or_else(|| r.clone(), |(_, to)| to.clone())
+            })
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        roles
+    }
+}
+
+fn parse_role_map(json: &str) -> Result<Vec<(String, String)>> {
+    let invalid = || {
+        config(r#"PERMIT_ROLE_MAP must be a JSON object of role names to Permit role keys, e.g. {"Administrator":"admin"}"#.into())
+    };
+    let map: settings::SettingMap = serde_json::from_str(json).map_err(|_| invalid())?;
+    map.into_entries()
+        .map(|(from, to)| match to {
+            SettingValue::Text(to) if !to.trim().is_empty() => Ok((from, to)),
+            _ => Err(invalid()),
+        })
+        .collect()
+}
+
+/// Project and environment resolved from API keys (`GET /v2/api-key/scope`), for the life of the
+/// module instance. Keyed by a hash of the key: the key itself is not kept here.
+#[derive(Debug, Default)]
+pub struct ScopeCache(RefCell<Vec<(u64, (String, String))>>);
+
+fn key_hash(key: &Secret) -> u64 {
+    let mut h = fnv::FnvHasher::default();
+    h.write(key.expose().as_bytes());
+    h.finish()
+}
+
+/// What one login did to Permit (for reports and tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Roles assigned.
+    pub assigned: Vec<String>,
+    /// Roles unassigned.
+    pub unassigned: Vec<String>,
+    /// `first-login` found the user already there and did nothing.
+    pub skipped: bool,
+}
+
+#[derive(Deserialize)]
+struct Assignment {
+    role: String,
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+/// Page size for listing role assignments (Permit's maximum).
+const ASSIGNMENTS_PER_PAGE: usize = 100;
+/// Pages of role assignments read at most (5,000 assignments in one tenant).
+const MAX_ASSIGNMENT_PAGES: usize = 50;
+
+/// One login's Permit client.
+pub struct Sync<'a, H: Host> {
+    /// The runtime.
+    pub host: &'a H,
+    /// Settings.
+    pub settings: &'a PermitSettings,
+    /// Resolved scopes of this instance.
+    pub scopes: &'a ScopeCache,
+    /// `HTTP_TIMEOUT_MS`.
+    pub timeout_ms: u32,
+    /// End of the login's budget.
+    pub deadline: Deadline,
+}
+
+impl<H: Host> std::fmt::Debug for Sync<'_, H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sync")
+            .field("mode", &self.settings.mode)
+            .field("tenant", &self.settings.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H: Host> Sync<'_, H> {
+    /// Brings the user and its role assignments in Permit in line with Auth0.
+    ///
+    /// Boxed: it runs beside the permissions fetch, and unboxed its state machine would be
+    /// inlined into the login's.
+    pub fn run<'b>(
+        &'b self,
+        user: &'b User,
+        auth0_roles: &'b [String],
+    ) -> LocalBoxFuture<'b, Result<SyncReport>> {
+        self.run_inner(user, auth0_roles).boxed_local()
+    }
+
+    async fn run_inner(&self, user: &User, auth0_roles: &[String]) -> Result<SyncReport> {
+        let (project, environment) = self.scope().await?;
+        let facts = format!(
+            "/v2/facts/{}/{}",
+            path_segment(&project),
+            path_segment(&environment)
+        );
+        let key = user.user_id.as_str();
+        let user_path = format!("{facts}/users/{}", path_segment(key));
+        let mut report = SyncReport::default();
+
+        // first-login: a user Permit already knows is left exactly as it is.
+        let new_user = self.settings.mode == SyncMode::FirstLogin;
+        if new_user {
+            let existing = self.send(Method::Get, &user_path, None).await?;
+            match existing.status {
+                404 => {}
+                200 => {
+                    report.skipped = true;
+                    return Ok(report);
+                }
+                status => return Err(refused(status, "GET", &user_path)),
+            }
+        }
+        let upsert = json_object(&[
+            ("key", Some(key)),
+            ("email", user.email.as_deref()),
+            ("first_name", user.given_name.as_deref()),
+            ("last_name", user.family_name.as_deref()),
+        ]);
+        let current = async {
+            match new_user {
+                true => Ok(Vec::new()),
+                false => self.assignments(&facts, key).await,
+            }
+        };
+        let (upserted, current) =
+            join(self.send(Method::Put, &user_path, Some(upsert)), current).await;
+        let upserted = upserted?;
+        if !matches!(upserted.status, 200 | 201) {
+            return Err(refused(upserted.status, "PUT", &user_path));
+        }
+        let current = current?;
+
+        let wanted = self.settings.permit_roles(auth0_roles);
+        report.assigned = wanted
+            .iter()
+            .filter(|r| !current.contains(r))
+            .cloned()
+            .collect();
+        if self.settings.mode == SyncMode::Reconcile {
+            report.unassigned = current
+                .iter()
+                .filter(|r| !wanted.contains(r))
+                .cloned()
+                .collect();
+        }
+        let bulk = format!("{facts}/role_assignments/bulk");
+        let (assigned, unassigned) = join(
+            self.bulk(Method::Post, &bulk, key, &report.assigned),
+            self.bulk(Method::Delete, &bulk, key, &report.unassigned),
+        )
+        .await;
+        assigned?;
+        unassigned?;
+        Ok(report)
+    }
+
+    /// Project and environment: from the settings, else resolved once per key per instance.
+    async fn scope(&self) -> Result<(String, String)> {
+        if let (Some(p), Some(e)) = (&self.settings.project, &self.settings.environment) {
+            return Ok((p.clone(), e.clone()));
+        }
+        let hash = key_hash(&self.settings.api_key);
+        let cached = self
+            .scopes
+            .0
+            .borrow()
+            .iter()
+            .find(|(h, _)| *h == hash)
+            .map(|(_, s)| s.clone());
+        let (project, environment) = match cached {
+            Some(scope) => scope,
+            None => {
+                let path = "/v2/api-key/scope";
+                let response = self.send(Method::Get, path, None).await?;
+                if response.status != 200 {
+                    return Err(refused(response.status, "GET", path));
+                }
+                let scope: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+                let field = |name| scope.as_ref().and_then(|s| s.text(name)).map(str::to_owned);
+                let (Some(project), Some(environment)) =
+                    (field("project_id"), field("environment_id"))
+                else {
+                    return Err(invalid_answer("GET", path));
+                };
+                let resolved = (project, environment);
+                self.scopes.0.borrow_mut().push((hash, resolved.clone()));
+                resolved
+            }
+        };
+        Ok((
+            self.settings.project.clone().unwrap_or(project),
+            self.settings.environment.clone().unwrap_or(environment),
+        ))
+    }
+
+    /// The user's role keys in the tenant, every page.
+    async fn assignments(&self, facts: &str, user: &str) -> Result<Vec<String>> {
+        let described = format!("{facts}/role_assignments");
+        let mut roles = Vec::new();
+        for page in 1..=MAX_ASSIGNMENT_PAGES {
+            let path = format!(
+                "{described}?user={}&tenant={}&page={page}&per_page={ASSIGNMENTS_PER_PAGE}",
+                path_segment(user),
+                path_segment(&self.settings.tenant)
+            );
+            let response = self.send(Method::Get, &path, None).await?;
+            if response.status != 200 {
+                return Err(refused(response.status, "GET", &described));
+            }
+            let items: Vec<Assignment> = serde_json::from_str(&response.body)
+                .map_err(|_| invalid_answer("GET", &described))?;
+            let full = items.len() >= ASSIGNMENTS_PER_PAGE;
+            let tenant = &self.settings.tenant;
+            roles.extend(
+                items
+                    .into_iter()
+                    .filter(|a| a.tenant.as_ref().is_none_or(|t| t == tenant))
+                    .map(|a| a.role),
+            );
+            if !full {
+                break;
+            }
+        }
+        roles.sort_unstable();
+        roles.dedup();
+        Ok(roles)
+    }
+
+    /// Assigns (POST) or unassigns (DELETE) `roles` in one bulk request; nothing to do, nothing
+    /// sent. Assignments that already exist, or are already gone, are not errors.
+    async fn bulk(&self, method: Method, path: &str, user: &str, roles: &[String]) -> Result<()> {
+        if roles.is_empty() {
+            return Ok(());
+        }
+        let tenant = self.settings.tenant.as_str();
+        let items: Vec<String> = roles
+            .iter()
+            .map(|role| {
+                json_object(&[
+                    ("user", Some(user)),
+                    ("role", Some(role)),
+                    ("tenant", Some(tenant)),
+                ])
+            })
+            .collect();
+        let response = self
+            .send(method, path, Some(format!("[{}]", items.join(","))))
+            .await?;
+        match response.status {
+            200..=299 => Ok(()),
+            status => Err(refused(status, method.as_str(), path)),
+        }
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> LocalBoxFuture<'_, Result<HttpResponse>> {
+        let request = HttpRequest {
+            method,
+            url: format!("{}{path}", self.settings.api_url.as_str()),
+            authorization: Some(format!("Bearer {}", self.settings.api_key.expose())),
+            json_body: body,
+            timeout_ms: self.timeout_ms,
+        };
+        retry::send(
+            self.host,
+            request,
+            self.timeout_ms,
+            self.deadline,
+            Stage::Permit,
+        )
+        .boxed_local()
+    }
+}
+
+fn refused(status: u16, method: &str, path: &str) -> Error {
+    let hint = match status {
+        401 | 403 => "check PERMIT_API_KEY (an environment-level key)",
+        404 => "unknown project, environment, tenant or role in Permit: check PERMIT_* and PERMIT_ROLE_MAP",
+        s if s >= 500 => "Permit failed; it was retried once",
+        _ => "Permit refused the request",
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    Error::new(Code::PermitSyncFailed, hint)
+        .with_status(status)
+        .with_request(format!("{method} {path}"))
+}
+
+fn invalid_answer(method: &str, path: &str) -> Error {
+    Error::new(
+        Code::PermitSyncFailed,
+        "Permit's answer is not the documented JSON",
+    )
+    .with_request(format!("{method} {path}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::SettingMap;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Option<PermitSettings>> {
+        let m: SettingMap = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), SettingValue::from(*v)))
+            .collect();
+        PermitSettings::from_sources(&Sources {
+            secrets: Some(&m),
+            ..Sources::default()
+        })
+    }
+
+    #[test]
+    fn sync_is_off_without_a_key_and_reconcile_with_one() {
+        assert_eq!(read(&[]).unwrap(), None);
+        let s = read(&[("PERMIT_API_KEY", "permit_key_x")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.mode, SyncMode::Reconcile);
+        assert_eq!(s.tenant, "default");
+        assert_eq!(s.api_url.as_str(), "https://api.permit.io");
+        assert_eq!(s.on_error, ErrorPolicy::Continue);
+        assert_eq!(
+            read(&[("PERMIT_API_KEY", "k"), ("PERMIT_SYNC", "off")]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn invalid_permit_settings_are_config_invalid() {
+        let cases: [&[(&str, &str)]; 6] = [
+            &[("PERMIT_SYNC", "reconcile")],
+            &[("PERMIT_API_KEY", "k"), ("PERMIT_SYNC", "sometimes")],
+            &[("PERMIT_API_KEY", "k"), ("PERMIT_ON_ERROR", "ignore")],
+            &[
+                ("PERMIT_API_KEY", "k"),
+                ("PERMIT_API_URL", "http://permit.example.com"),
+            ],
+            &[("PERMIT_API_KEY", "k"), ("PERMIT_ROLE_MAP", "[1,2]")],
+            &[
+                ("PERMIT_API_KEY", "k"),
+                ("PERMIT_ROLE_MAP", r#"{"Admin":{"x":1}}"#),
+            ],
+        ];
+        for pairs in cases {
+            let e = read(pairs).unwrap_err();
+            assert_eq!(e.code(), Code::ConfigInvalid, "{pairs:?}");
+            assert!(!e.log_line().contains("=k"), "{}", e.log_line());
+        }
+    }
+
+    #[test]
+    fn roles_are_mapped_or_passed_through_sorted_and_distinct() {
+        let s = read(&[
+            ("PERMIT_API_KEY", "k"),
+            (
+                "PERMIT_ROLE_MAP",
+                r#"{"Administrator":"admin","Editor":"editor","Admin2":"admin"}"#,
+            ),
+            ("PERMIT_SYNC", "add-only"),
+            ("PERMIT_TENANT", "acme"),
+            ("PERMIT_API_URL", "http://127.0.0.1:9999"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.mode, SyncMode::AddOnly);
+        assert_eq!(s.tenant, "acme");
+        let roles = ["Viewer", "Administrator", "Admin2", "Editor"].map(String::from);
+        assert_eq!(s.permit_roles(&roles), ["Viewer", "admin", "editor"]);
+    }
+}
