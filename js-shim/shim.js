@@ -77,7 +77,7 @@ async function run(event, api, options) {
   } catch (error) {
     if (!(error instanceof WebAssembly.RuntimeError)) throw error;
     retire(bindings, error);
-    report = instance().failAfterTrap(eventJson, api, optionsJson);
+    report = await instance().onExecutePostLogin(eventJson, api, optionsJson, true);
   }
   return JSON.parse(report);
 }

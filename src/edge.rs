@@ -1,7 +1,7 @@
 //! The WebAssembly edge: the only module that touches JavaScript.
 //!
-//! It implements [`Host`] over the runtime (`fetch` through gloo-net, `setTimeout` through
-//! gloo-timers, `Date.now`, `Math.random`, `console.log`) and [`ActionApi`] over the Action's `api`
+//! It implements [`Host`] over the runtime (the global `fetch` through web-sys, `setTimeout`
+//! through gloo-timers, `Date.now`, `Math.random`, `console.log`) and [`ActionApi`] over the Action's `api`
 //! object, and exports the entry points the shim calls. The shim hands the `event` over as JSON
 //! text, which the core reads with serde_json: the same decoder as the host tests and fuzzing,
 //! and about 40 KB less WebAssembly than serde-wasm-bindgen with the float formatting its
@@ -12,17 +12,17 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use gloo_net::http::RequestBuilder;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{Code, Error};
 use crate::event;
 use crate::host::{
-    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, Method, ResponseHeaders,
+    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
-use crate::login::{self, Outcome, SettingsInput};
-use crate::mgmt::TokenStore;
+use crate::login::{self, Instance, Outcome, SettingsInput};
 use crate::settings::{SettingMap, Settings, TokenKind};
 
 #[wasm_bindgen]
@@ -57,6 +57,14 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = console, js_name = log)]
     fn console_log(line: &str);
+
+    /// The runtime's global `fetch` (Node 18+, Auth0's Node 22).
+    #[wasm_bindgen(catch)]
+    fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
+
+    /// `AbortSignal.timeout(ms)`: aborts the request and the reading of its body.
+    #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
+    fn abort_after(ms: u32) -> Result<web_sys::AbortSignal, JsValue>;
 }
 
 impl From<Error> for JsValue {
@@ -91,40 +99,24 @@ impl Host for JsHost {
     }
 
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
-        let method = match request.method {
-            Method::Get => gloo_net::http::Method::GET,
-            Method::Post => gloo_net::http::Method::POST,
-            Method::Put => gloo_net::http::Method::PUT,
-            Method::Delete => gloo_net::http::Method::DELETE,
-        };
-        // The signal aborts the request and the reading of its body alike.
-        let signal = web_sys::AbortSignal::timeout_with_u32(request.timeout_ms);
-        let mut builder = RequestBuilder::new(&request.url)
-            .method(method)
-            .abort_signal(Some(&signal))
-            .header("accept", "application/json");
-        if let Some(auth) = &request.authorization {
-            builder = builder.header("authorization", auth);
-        }
-        let built = match request.json_body {
-            Some(body) => builder
-                .header("content-type", "application/json")
-                .body(body),
-            None => builder.build(),
-        };
-        let response = built
-            .map_err(fetch_error)?
-            .send()
+        let response = JsFuture::from(send(&request)?)
             .await
-            .map_err(fetch_error)?;
+            .map_err(fetch_error)?
+            .unchecked_into::<web_sys::Response>();
         let headers = response.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
         let headers = ResponseHeaders {
-            retry_after: headers.get("retry-after"),
-            ratelimit_remaining: headers.get("x-ratelimit-remaining"),
-            ratelimit_reset: headers.get("x-ratelimit-reset"),
+            retry_after: header("retry-after"),
+            ratelimit_remaining: header("x-ratelimit-remaining"),
+            ratelimit_reset: header("x-ratelimit-reset"),
         };
         let status = response.status();
-        let body = response.text().await.map_err(fetch_error)?;
+        // The abort signal also covers the body: a stalled body is a timeout too.
+        let body = JsFuture::from(response.text().map_err(fetch_error)?)
+            .await
+            .map_err(fetch_error)?
+            .as_string()
+            .unwrap_or_default();
         Ok(HttpResponse {
             status,
             headers,
@@ -137,15 +129,40 @@ impl Host for JsHost {
     }
 }
 
-/// Sorts a fetch failure: the abort signal's timeout, or a connection failure described by the
-/// error's name and message only (undici's messages carry no request data).
-fn fetch_error(error: gloo_net::Error) -> FetchError {
-    match error {
-        gloo_net::Error::JsError(e) if e.name == "TimeoutError" || e.name == "AbortError" => {
-            FetchError::Timeout
-        }
-        gloo_net::Error::JsError(e) => FetchError::Network(e.message.chars().take(80).collect()),
-        other => FetchError::Network(other.to_string().chars().take(80).collect()),
+/// Starts `fetch(url, init)` with the request's method, headers, body and a timeout signal.
+fn send(request: &HttpRequest) -> Result<js_sys::Promise, FetchError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(request.method.as_str());
+    init.set_signal(Some(&abort_after(request.timeout_ms).map_err(fetch_error)?));
+    let headers = web_sys::Headers::new().map_err(fetch_error)?;
+    let mut pairs = vec![("accept", "application/json")];
+    if let Some(auth) = &request.authorization {
+        pairs.push(("authorization", auth));
+    }
+    if let Some(body) = &request.json_body {
+        pairs.push(("content-type", "application/json"));
+        init.set_body(&JsValue::from_str(body));
+    }
+    for (name, value) in pairs {
+        headers.append(name, value).map_err(fetch_error)?;
+    }
+    init.set_headers(&headers);
+    fetch(&request.url, &init).map_err(fetch_error)
+}
+
+/// Sorts a fetch failure by the thrown value's `name` (no `instanceof`, so values from another
+/// realm are sorted the same): the abort signal's timeout, or a connection failure described by
+/// its message alone (undici's messages carry no request data).
+fn fetch_error(thrown: JsValue) -> FetchError {
+    let text = |key: &str| {
+        Reflect::get(&thrown, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    match text("name").as_str() {
+        "TimeoutError" | "AbortError" => FetchError::Timeout,
+        _ => FetchError::Network(text("message").chars().take(80).collect()),
     }
 }
 
@@ -242,7 +259,7 @@ fn js_token_name(token: TokenKind) -> &'static str {
 }
 
 thread_local! {
-    static STORE: Rc<TokenStore> = Rc::new(TokenStore::new());
+    static INSTANCE: Rc<Instance> = Rc::new(Instance::default());
     static TRAP_NEXT_LOGIN: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -277,44 +294,42 @@ fn report(outcome: &Outcome) -> String {
     )
 }
 
-/// The post-login handler: `onExecutePostLogin(eventJson, api, optionsJson?)`.
+/// The post-login handler: `onExecutePostLogin(eventJson, api, optionsJson?, afterTrap?)`.
 ///
 /// `eventJson` is `JSON.stringify(event)`; `optionsJson` the settings given in code (npm form),
-/// which take precedence over `event.configuration` and `event.secrets`. Resolves to the JSON text
-/// `{"outcome":…,"codes":[…]}` where `outcome` is `complete`, `degraded` (`ON_ERROR=continue`
-/// left claims out) or `denied`. Rejects with a coded `Error` only when the failure could not be
-/// reported through `api.access.deny`.
+/// which take precedence over `event.configuration` and `event.secrets`. `afterTrap` is set by the
+/// shim when this login's first instance trapped: the login is then reported as `internal` under
+/// `ON_ERROR` on the fresh instance. Resolves to the JSON text `{"outcome":…,"codes":[…]}` where
+/// `outcome` is `complete`, `degraded` (`ON_ERROR=continue` left claims out) or `denied`. Rejects
+/// with a coded `Error` only when the failure could not be reported through `api.access.deny`.
 #[wasm_bindgen(js_name = onExecutePostLogin)]
 pub async fn on_execute_post_login(
     event_json: String,
     api: Api,
     options_json: Option<String>,
+    after_trap: Option<bool>,
 ) -> Result<String, JsValue> {
     if TRAP_NEXT_LOGIN.with(|t| t.replace(false)) {
         // Deliberate trap, armed only by `__trapNextLogin` (tests of the shim's recovery).
         core::arch::wasm32::unreachable();
     }
     let (input, event) = inputs(&event_json, options_json);
-    let store = STORE.with(Rc::clone);
-    let outcome = login::post_login(&JsHost, &JsApi::new(api), &store, &input, event).await?;
-    Ok(report(&outcome))
-}
-
-/// Reports a trap of a previous instance for this login (called by the shim on a fresh instance):
-/// logs one `internal` line and follows `ON_ERROR`.
-#[wasm_bindgen(js_name = failAfterTrap)]
-pub fn fail_after_trap(
-    event_json: &str,
-    api: Api,
-    options_json: Option<String>,
-) -> Result<String, JsValue> {
-    let (input, _) = inputs(event_json, options_json);
-    let policy = Settings::error_policy(&input.sources());
-    let error = Error::new(
-        Code::Internal,
-        "the WebAssembly module trapped; a fresh instance serves the next login (please report this)",
-    );
-    let outcome = login::give_up(&JsHost, &JsApi::new(api), policy, error)?;
+    let api = JsApi::new(api);
+    let outcome = if after_trap == Some(true) {
+        let error = Error::new(
+            Code::Internal,
+            "the WebAssembly module trapped; a fresh instance serves the next login (please report this)",
+        );
+        login::give_up(
+            &JsHost,
+            &api,
+            Settings::error_policy(&input.sources()),
+            error,
+        )?
+    } else {
+        let instance = INSTANCE.with(Rc::clone);
+        login::post_login(&JsHost, &api, &instance, &input, event).await?
+    };
     Ok(report(&outcome))
 }
 

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
+use crate::json::{json_object, FlatObject};
 use crate::permissions::{Permission, PermissionSet};
 use crate::retry::{self, Deadline, Stage};
 use crate::settings::ManagementSettings;
@@ -429,13 +430,6 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-}
-
 /// `POST /oauth/token` (client credentials). Runs detached from any one login, inside the shared
 /// future, so it owns what it uses.
 async fn request_token<H: Host>(
@@ -444,21 +438,13 @@ async fn request_token<H: Host>(
     timeout_ms: u32,
     deadline: Deadline,
 ) -> Result<AccessToken> {
-    #[derive(serde::Serialize)]
-    struct Grant<'a> {
-        grant_type: &'a str,
-        client_id: &'a str,
-        client_secret: &'a str,
-        audience: &'a str,
-    }
     let audience = settings.origin.management_audience();
-    let body = serde_json::to_string(&Grant {
-        grant_type: "client_credentials",
-        client_id: &settings.client_id,
-        client_secret: settings.client_secret.expose(),
-        audience: &audience,
-    })
-    .map_err(|_| Error::new(Code::Internal, "the token request could not be written"))?;
+    let body = json_object(&[
+        ("grant_type", Some("client_credentials")),
+        ("client_id", Some(&settings.client_id)),
+        ("client_secret", Some(settings.client_secret.expose())),
+        ("audience", Some(&audience)),
+    ]);
     let request = HttpRequest {
         method: Method::Post,
         url: format!("{}/oauth/token", settings.origin.as_str()),
@@ -472,41 +458,33 @@ async fn request_token<H: Host>(
     if response.status != 200 {
         return Err(token_error(&response).with_request(described));
     }
-    let answer: TokenAnswer = serde_json::from_str(&response.body).map_err(|_| {
-        Error::new(
+    let answer: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+    let field = |name| answer.as_ref().and_then(|a| a.text(name));
+    let Some(access_token) = field("access_token").filter(|t| !t.is_empty()) else {
+        return Err(Error::new(
             Code::ResponseInvalid,
             "the token answer lacks access_token (or is not JSON)",
         )
-        .with_request(described.clone())
-    })?;
-    if answer.access_token.is_empty() {
-        return Err(Error::new(
-            Code::ResponseInvalid,
-            "the token answer has an empty access_token",
-        )
         .with_request(described));
-    }
+    };
     // Auth0's default Management API token lives 24 h; without expires_in assume 10 minutes.
-    let lifetime_ms = answer
-        .expires_in
+    let lifetime_ms = field("expires_in")
+        .and_then(|s| s.parse::<u64>().ok())
         .filter(|s| *s > 0)
         .map_or(600_000.0, |s| s as f64 * 1000.0);
     Ok(AccessToken {
-        value: answer.access_token.into(),
+        value: access_token.into(),
         use_until_ms: sent_at + lifetime_ms - margin_ms(lifetime_ms),
     })
 }
 
 fn token_error(response: &HttpResponse) -> Error {
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: Option<String>,
-    }
     // Auth0's OAuth error code (`access_denied`, `invalid_client`…) is safe to repeat; the
     // description is not repeated.
-    let oauth = serde_json::from_str::<OAuthError>(&response.body)
-        .ok()
-        .and_then(|e| e.error)
+    let answer: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+    let oauth = answer
+        .as_ref()
+        .and_then(|a| a.text("error"))
         .filter(|e| e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
     let hint = match response.status {
         401 => "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET",

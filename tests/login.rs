@@ -15,8 +15,7 @@ use auth0_rbac_claims::event;
 use auth0_rbac_claims::host::{
     ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
-use auth0_rbac_claims::login::{post_login, Outcome, SettingsInput};
-use auth0_rbac_claims::mgmt::TokenStore;
+use auth0_rbac_claims::login::{post_login, Instance, Outcome, SettingsInput};
 use auth0_rbac_claims::settings::{SettingMap, SettingValue, TokenKind};
 use auth0_rbac_claims::Code;
 use futures_executor::LocalPool;
@@ -346,7 +345,7 @@ fn user_event(user: &str, audience: Option<&str>) -> event::Event {
 fn run(
     host: &FakeHost,
     api: &FakeApi,
-    store: &TokenStore,
+    store: &Instance,
     input: &SettingsInput,
     event: event::Event,
 ) -> Outcome {
@@ -368,7 +367,7 @@ fn assert_no_secret(host: &FakeHost, api: &FakeApi) {
 #[test]
 fn first_login_sends_token_and_one_page_then_only_the_page() {
     let host = FakeHost::new();
-    let store = TokenStore::new();
+    let store = Instance::default();
     let api = FakeApi::default();
     let outcome = run(
         &host,
@@ -435,7 +434,7 @@ fn a_fresh_instance_with_a_warm_action_cache_sends_no_token_request() {
     run(
         &host,
         &first,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[]),
         user_event("auth0|three", None),
     );
@@ -446,7 +445,7 @@ fn a_fresh_instance_with_a_warm_action_cache_sends_no_token_request() {
     run(
         &host,
         &warm,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[]),
         user_event("auth0|three", None),
     );
@@ -463,7 +462,7 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &settings(&[]),
             user_event("auth0|big", Some(API_B)),
         );
@@ -492,7 +491,7 @@ fn a_bare_array_answer_is_paged_until_a_short_page() {
     run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[]),
         user_event("auth0|big", None),
     );
@@ -512,7 +511,7 @@ fn a_bare_array_answer_is_paged_until_a_short_page() {
 #[test]
 fn fifty_concurrent_logins_in_a_cold_instance_share_one_token_request() {
     let host = FakeHost::new();
-    let store = Rc::new(TokenStore::new());
+    let store = Rc::new(Instance::default());
     let input = Rc::new(settings(&[]));
     let mut pool = LocalPool::new();
     let outcomes = Rc::new(RefCell::new(vec![]));
@@ -543,13 +542,13 @@ fn fifty_concurrent_logins_in_a_cold_instance_share_one_token_request() {
     assert_eq!(outcomes.borrow().len(), 50);
     assert!(outcomes.borrow().iter().all(|o| *o == Outcome::Complete));
     assert_eq!(host.count("/oauth/token"), 1);
-    assert_eq!(store.token_requests(), 1);
+    assert_eq!(store.tokens.token_requests(), 1);
 }
 
 #[test]
 fn a_token_the_api_rejects_is_dropped_and_fetched_once_more() {
     let host = FakeHost::new();
-    let store = TokenStore::new();
+    let store = Instance::default();
     let api = FakeApi::default();
     run(
         &host,
@@ -587,7 +586,7 @@ fn a_second_401_is_a_management_api_error_and_not_retried_again() {
     let outcome = run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[]),
         user_event("auth0|three", Some(API_A)),
     );
@@ -606,7 +605,7 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &settings(&[]),
             user_event("auth0|three", None)
         ),
@@ -633,7 +632,7 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &settings(&[]),
             user_event("auth0|three", None)
         ),
@@ -659,7 +658,7 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &settings(&[]),
             user_event("auth0|three", None)
         ),
@@ -731,7 +730,7 @@ fn every_failure_has_its_code_under_both_policies_and_continue_keeps_roles_only(
             let outcome = run(
                 &host,
                 &api,
-                &TokenStore::new(),
+                &Instance::default(),
                 &settings(&[("ON_ERROR", policy)]),
                 user_event("auth0|three", Some(API_A)),
             );
@@ -781,7 +780,7 @@ fn the_deadline_bounds_a_hung_request() {
     run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[("HTTP_TIMEOUT_MS", "5000"), ("DEADLINE_MS", "1500")]),
         user_event("auth0|three", None),
     );
@@ -799,7 +798,7 @@ fn permissions_none_or_no_token_wanting_them_makes_no_request() {
     run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[("PERMISSIONS_IN", "none")]),
         user_event("auth0|three", Some(API_A)),
     );
@@ -808,7 +807,7 @@ fn permissions_none_or_no_token_wanting_them_makes_no_request() {
     run(
         &host,
         &api2,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[("PERMISSIONS_IN", "access_token")]),
         user_event("auth0|three", None),
     );
@@ -827,7 +826,7 @@ fn id_token_apis_selects_the_id_token_permissions() {
     run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &input,
         user_event("auth0|three", Some(API_A)),
     );
@@ -845,7 +844,7 @@ fn the_special_user_id_reaches_the_right_user_as_one_path_segment() {
     run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &settings(&[]),
         user_event("oauth2|corp|a/b c?d", Some(API_A)),
     );
@@ -866,7 +865,7 @@ fn claims_over_the_limit_deny_or_drop_whole_permission_claims() {
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &tight,
             user_event("auth0|big", None)
         ),
@@ -879,7 +878,7 @@ fn claims_over_the_limit_deny_or_drop_whole_permission_claims() {
     let outcome = run(
         &host,
         &api,
-        &TokenStore::new(),
+        &Instance::default(),
         &lenient,
         user_event("auth0|big", Some(API_A)),
     );
@@ -895,7 +894,7 @@ fn claims_over_the_limit_deny_or_drop_whole_permission_claims() {
 #[test]
 fn a_failed_cache_write_is_logged_once_and_never_fatal() {
     let host = FakeHost::new();
-    let store = TokenStore::new();
+    let store = Instance::default();
     for _ in 0..3 {
         let api = FakeApi {
             refuse_cache_set: true,
@@ -928,7 +927,7 @@ fn wrong_credentials_are_a_token_request_failure_that_names_what_to_check() {
         run(
             &host,
             &api,
-            &TokenStore::new(),
+            &Instance::default(),
             &input,
             user_event("auth0|three", None)
         ),

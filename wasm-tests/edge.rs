@@ -25,7 +25,7 @@ extern "C" {
 async fn login(event: Value, api_options: Value) -> (Value, Vec<Value>) {
     let api = make_api(&api_options.to_string());
     let recorder = api.clone();
-    let report = edge::on_execute_post_login(event.to_string(), api, None)
+    let report = edge::on_execute_post_login(event.to_string(), api, None, None)
         .await
         .unwrap_or_else(|e| panic!("login rejected: {}", error_code(&e)));
     let report: Value = serde_json::from_str(&report).unwrap();
@@ -131,7 +131,7 @@ async fn a_throwing_api_becomes_an_internal_error_that_follows_the_policy() {
 async fn when_deny_itself_throws_the_login_rejects_with_a_coded_error() {
     let api = make_api(&json!({"throwOn": "access.deny"}).to_string());
     let event = json!({"user": {"user_id": "u"}, "secrets": {}});
-    let error = edge::on_execute_post_login(event.to_string(), api, None)
+    let error = edge::on_execute_post_login(event.to_string(), api, None, None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -147,7 +147,7 @@ async fn code_options_take_precedence_over_secrets() {
     let event =
         json!({"user": {"user_id": "u"}, "secrets": roles_only(json!({"ROLES_IN": "none"}))});
     let options = json!({"ROLES_IN": "id_token", "HTTP_TIMEOUT_MS": 2000}).to_string();
-    edge::on_execute_post_login(event.to_string(), api, Some(options))
+    edge::on_execute_post_login(event.to_string(), api, Some(options), None)
         .await
         .unwrap();
     let calls: Vec<Value> = serde_json::from_str(&calls_of(&recorder)).unwrap();
