@@ -65,6 +65,11 @@ impl AccessToken {
     fn bearer(&self) -> String {
         format!("Bearer {}", self.value)
     }
+
+    /// Milliseconds since the epoch after which the token is no longer used.
+    pub fn use_until_ms(&self) -> f64 {
+        self.use_until_ms
+    }
 }
 
 type TokenFuture = Shared<LocalBoxFuture<'static, Result<AccessToken>>>;
@@ -360,14 +365,19 @@ fn management_error(status: u16) -> Error {
     Error::new(Code::ManagementApiError, message).with_status(status)
 }
 
-/// One page of `GET /api/v2/users/{id}/permissions`.
-#[derive(Debug, Default)]
-struct Page {
-    items: Vec<Permission>,
-    count: usize,
-    total: Option<u64>,
-    limit: Option<u64>,
-    ratelimit_remaining: Option<u64>,
+/// One page of `GET /api/v2/users/{id}/permissions`, as [`parse_page`] reads it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The permissions on the page, duplicates included.
+    pub items: Vec<Permission>,
+    /// How many entries the page had.
+    pub count: usize,
+    /// `total`, when the answer had totals (`include_totals=true`).
+    pub total: Option<u64>,
+    /// `limit` (the page size the API used), when the answer had totals.
+    pub limit: Option<u64>,
+    /// `x-ratelimit-remaining` of the answer.
+    pub ratelimit_remaining: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -378,8 +388,9 @@ struct PageWithTotals {
     permissions: Vec<Permission>,
 }
 
-/// Reads either answer shape: `{start, limit, total, permissions}` or a bare array.
-fn parse_page(body: &str) -> Result<Page> {
+/// Reads a permissions answer in either shape: `{start, limit, total, permissions}` or a bare
+/// array. Anything else is `response_invalid`. (A fuzz target.)
+pub fn parse_page(body: &str) -> Result<Page> {
     let invalid = |e: serde_json::Error| {
         Error::new(
             Code::ResponseInvalid,
@@ -458,14 +469,19 @@ async fn request_token<H: Host>(
     if response.status != 200 {
         return Err(token_error(&response).with_request(described));
     }
-    let answer: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+    parse_token_answer(&response.body, sent_at).map_err(|e| e.with_request(described))
+}
+
+/// Reads a `POST /oauth/token` answer sent at `sent_at` (ms since the epoch): the token, used
+/// until its expiry minus the margin. (A fuzz target.)
+pub fn parse_token_answer(body: &str, sent_at: f64) -> Result<AccessToken> {
+    let answer: Option<FlatObject> = serde_json::from_str(body).ok();
     let field = |name| answer.as_ref().and_then(|a| a.text(name));
     let Some(access_token) = field("access_token").filter(|t| !t.is_empty()) else {
         return Err(Error::new(
             Code::ResponseInvalid,
             "the token answer lacks access_token (or is not JSON)",
-        )
-        .with_request(described));
+        ));
     };
     // Auth0's default Management API token lives 24 h; without expires_in assume 10 minutes.
     let lifetime_ms = field("expires_in")

@@ -168,6 +168,19 @@ struct Assignment {
     tenant: Option<String>,
 }
 
+/// Reads one page of `GET …/role_assignments`: the role keys held in `tenant` and the number of
+/// entries on the page; `None` when it is not the documented JSON. (A fuzz target.)
+pub fn parse_assignments(body: &str, tenant: &str) -> Option<(Vec<String>, usize)> {
+    let items: Vec<Assignment> = serde_json::from_str(body).ok()?;
+    let count = items.len();
+    let roles = items
+        .into_iter()
+        .filter(|a| a.tenant.as_deref().is_none_or(|t| t == tenant))
+        .map(|a| a.role)
+        .collect();
+    Some((roles, count))
+}
+
 /// Page size for listing role assignments (Permit's maximum).
 const ASSIGNMENTS_PER_PAGE: usize = 100;
 /// Pages of role assignments read at most (5,000 assignments in one tenant).
@@ -330,17 +343,10 @@ impl<H: Host> Sync<'_, H> {
             if response.status != 200 {
                 return Err(refused(response.status, "GET", &described));
             }
-            let items: Vec<Assignment> = serde_json::from_str(&response.body)
-                .map_err(|_| invalid_answer("GET", &described))?;
-            let full = items.len() >= ASSIGNMENTS_PER_PAGE;
-            let tenant = &self.settings.tenant;
-            roles.extend(
-                items
-                    .into_iter()
-                    .filter(|a| a.tenant.as_ref().is_none_or(|t| t == tenant))
-                    .map(|a| a.role),
-            );
-            if !full {
+            let (page_roles, count) = parse_assignments(&response.body, &self.settings.tenant)
+                .ok_or_else(|| invalid_answer("GET", &described))?;
+            roles.extend(page_roles);
+            if count < ASSIGNMENTS_PER_PAGE {
                 break;
             }
         }
