@@ -83,28 +83,34 @@ ensure_tools() {
 
 crate_version() { awk -F'"' '/^version = / { print $2; exit }' Cargo.toml; }
 
+# Two modules from one crate: the Action's (dist/action.js) and the npm package's, which also
+# exports the claim reader (cargo feature `npm`), so reader code costs the Action nothing.
 build_wasm() {
-  step "cargo build (release, $TARGET, $NIGHTLY with build-std)"
+  local variant=$1 features=()
+  [ "$variant" = npm ] && features=(--features npm)
+  step "cargo build $variant module (release, $TARGET, $NIGHTLY with build-std)"
   # Paths are remapped so that no machine path ends up in the module.
   RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
-    cargo +"$NIGHTLY" build --release --target "$TARGET" --target-dir "$OUT" \
-    -Z build-std=std,panic_abort --quiet
+    cargo +"$NIGHTLY" build --release --target "$TARGET" --target-dir "$OUT/$variant" \
+    -Z build-std=std,panic_abort --quiet "${features[@]}"
 }
 
 bindgen() {
-  step "wasm-bindgen (--target no-modules: wrapped into a re-instantiable factory by the bundler)"
-  rm -rf "$OUT/bindgen"
-  "$WASM_BINDGEN" --target no-modules --no-typescript --out-dir "$OUT/bindgen" \
-    "$OUT/$TARGET/release/$CRATE.wasm"
+  local variant=$1
+  step "wasm-bindgen $variant module (--target no-modules: wrapped into a re-instantiable factory by the bundler)"
+  rm -rf "$OUT/$variant/bindgen"
+  "$WASM_BINDGEN" --target no-modules --no-typescript --out-dir "$OUT/$variant/bindgen" \
+    "$OUT/$variant/$TARGET/release/$CRATE.wasm"
 }
 
 optimize() {
-  local input="$OUT/bindgen/${CRATE}_bg.wasm" output="$OUT/${CRATE}_opt.wasm"
+  local variant=$1
+  local input="$OUT/$variant/bindgen/${CRATE}_bg.wasm" output="$OUT/$variant/${CRATE}_opt.wasm"
   if [ "${SKIP_WASM_OPT:-}" = 1 ]; then
     cp "$input" "$output"
     return
   fi
-  step "wasm-opt -Oz"
+  step "wasm-opt -Oz $variant module"
   # Features rustc emits for $TARGET, listed so that a newer binaryen cannot introduce others.
   # Node 20 and 22 support all of them.
   "$WASM_OPT" -Oz --mvp-features \
@@ -120,11 +126,13 @@ optimize() {
 bundle() {
   step "bundle dist/action.js and dist/npm/"
   rm -rf dist
-  node js-shim/bundle.js "$OUT/bindgen/$CRATE.js" "$OUT/${CRATE}_opt.wasm" dist "$(crate_version)"
+  node js-shim/bundle.js "$(crate_version)" dist \
+    "$OUT/action/bindgen/$CRATE.js" "$OUT/action/${CRATE}_opt.wasm" \
+    "$OUT/npm/bindgen/$CRATE.js" "$OUT/npm/${CRATE}_opt.wasm"
 }
 
 report_sizes() {
-  local wasm="$OUT/${CRATE}_opt.wasm" action=dist/action.js size
+  local wasm="$OUT/action/${CRATE}_opt.wasm" action=dist/action.js size
   size=$(wc -c <"$action")
   printf '\n%-22s %9s %9s\n' "artefact" "bytes" "gzip"
   printf '%-22s %9d %9d\n' ".wasm (optimised)" "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
@@ -135,9 +143,11 @@ report_sizes() {
 
 build() {
   ensure_tools
-  build_wasm
-  bindgen
-  optimize
+  for variant in action npm; do
+    build_wasm "$variant"
+    bindgen "$variant"
+    optimize "$variant"
+  done
   bundle
   report_sizes
 }

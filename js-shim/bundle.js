@@ -2,7 +2,7 @@
 // Bundles the wasm-bindgen output and the shim into the two deliverables:
 //   dist/action.js   one CommonJS file, the .wasm inlined (brotli + base64), only Node built-ins
 //   dist/npm/        the package form: index.js, index.d.ts, package.json, the .wasm beside them
-// Usage: node js-shim/bundle.js <glue.js> <module.wasm> <dist-dir> <version>
+// Usage: node js-shim/bundle.js <version> <dist-dir> <action glue.js> <action .wasm> <npm glue.js> <npm .wasm>
 'use strict';
 
 const fs = require('node:fs');
@@ -10,9 +10,9 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
 
-const [gluePath, wasmPath, distDir, version] = process.argv.slice(2);
-if (!version) {
-  console.error('usage: bundle.js <glue.js> <module.wasm> <dist-dir> <version>');
+const [version, distDir, actionGlue, actionWasm, npmGlue, npmWasm] = process.argv.slice(2);
+if (!npmWasm) {
+  console.error('usage: bundle.js <version> <dist-dir> <action glue.js> <action .wasm> <npm glue.js> <npm .wasm>');
   process.exit(2);
 }
 const here = __dirname;
@@ -61,9 +61,9 @@ async function minify(source) {
 }
 
 async function main() {
-  const glue = bindingsFactory(read(gluePath));
+  const glue = bindingsFactory(read(actionGlue));
   const shim = read(path.join(here, 'shim.js'));
-  const wasm = fs.readFileSync(wasmPath);
+  const wasm = fs.readFileSync(actionWasm);
 
   // Brotli at its densest, then Z85 (ZeroMQ RFC 32: 5 characters per 4 bytes, none of them a quote
   // or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit. The
@@ -101,13 +101,13 @@ async function main() {
       banner('npm package form'),
       "'use strict';",
       `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
-      glue,
+      bindingsFactory(read(npmGlue)),
       shim,
       read(path.join(here, 'npm', 'exports.js')),
     ].join('\n')
   );
   fs.writeFileSync(path.join(npmDir, 'index.js'), npmIndex);
-  fs.copyFileSync(wasmPath, path.join(npmDir, wasmName));
+  fs.copyFileSync(npmWasm, path.join(npmDir, wasmName));
   fs.copyFileSync(path.join(here, 'npm', 'index.d.ts'), path.join(npmDir, 'index.d.ts'));
   const pkg = JSON.parse(read(path.join(here, 'npm', 'package.json')));
   pkg.version = version;

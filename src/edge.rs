@@ -338,3 +338,33 @@ pub async fn on_execute_post_login(
 pub fn trap_next_login() {
     TRAP_NEXT_LOGIN.with(|t| t.set(true));
 }
+
+/// Reads the roles and permissions of a verified token payload (JSON text) with the claim layout
+/// of `namespace`: `{"roles":[…],"permissions":[…]}`. Throws `config_invalid` for a refused
+/// namespace. npm package only (feature `npm`): the Action's single file does not carry it.
+#[cfg(feature = "npm")]
+#[wasm_bindgen(js_name = readGrants)]
+pub fn read_grants(payload_json: &str, namespace: &str) -> Result<String, JsValue> {
+    let layout = crate::claims::ClaimLayout::parse(namespace)?;
+    let payload: serde_json::Value = serde_json::from_str(payload_json)
+        .map_err(|_| Error::new(Code::Internal, "the token payload could not be read"))?;
+    let grants = layout.read(&payload);
+    let list = |items: &[String]| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+    Ok(format!(
+        "{{\"roles\":{},\"permissions\":{}}}",
+        list(grants.roles()),
+        list(grants.permissions())
+    ))
+}
+
+/// The claim names of `namespace`, as the Action writes them: `{"roles":…,"permissions":…}`.
+/// Throws `config_invalid` for a refused namespace. npm package only (feature `npm`).
+#[cfg(feature = "npm")]
+#[wasm_bindgen(js_name = claimNames)]
+pub fn claim_names(namespace: &str) -> Result<String, JsValue> {
+    let layout = crate::claims::ClaimLayout::parse(namespace)?;
+    Ok(crate::json::json_object(&[
+        ("roles", Some(layout.roles_claim())),
+        ("permissions", Some(layout.permissions_claim())),
+    ]))
+}

@@ -55,3 +55,63 @@ export declare const onExecutePostLogin: PostLoginHandler;
 
 /** A handler with settings in code, merged over the event's. */
 export declare function postLogin(options: Settings): PostLoginHandler;
+
+/** A namespace option: the Action's CLAIM_NAMESPACE. */
+export interface NamespaceOption {
+  namespace: string;
+}
+
+/** What a verified token grants, read with the Action's claim layout. */
+export interface Grants {
+  roles: string[];
+  permissions: string[];
+  hasPermission(permission: string): boolean;
+  hasAll(permissions: string | string[]): boolean;
+  hasAny(permissions: string | string[]): boolean;
+  hasRole(role: string): boolean;
+  missing(permissions: string | string[]): string[];
+}
+
+/** The claim names the Action writes for a namespace. Throws (code `config_invalid`) if refused. */
+export declare function claimNames(options: NamespaceOption): { roles: string; permissions: string };
+
+/**
+ * Reads roles and permissions from a **verified** token payload (namespaced claims, arrays or
+ * space-separated strings, plus Auth0's own `permissions` claim).
+ */
+export declare function readGrants(payload: Record<string, unknown>, options: NamespaceOption): Grants;
+
+/** Whether a verified token payload carries a permission. */
+export declare function hasPermission(payload: Record<string, unknown>, permission: string, options: NamespaceOption): boolean;
+
+/** Minimal shapes of Express's req/res, as used by the middleware. */
+export interface AuthRequest {
+  auth?: { payload?: Record<string, unknown> };
+}
+export interface ExpressLikeResponse {
+  status(code: number): ExpressLikeResponse;
+  set(name: string, value: string): ExpressLikeResponse;
+  json(body: unknown): unknown;
+}
+
+/**
+ * Express middleware after express-oauth2-jwt-bearer's `auth()`: 401 without a verified token,
+ * 403 (`WWW-Authenticate: Bearer error="insufficient_scope"`) when a permission is missing.
+ */
+export declare function requirePermissions(
+  permissions: string | string[],
+  options: NamespaceOption,
+): (req: AuthRequest, res: ExpressLikeResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * For @auth0/nextjs-auth0 v4 `beforeSessionSaved`: v4 keeps only default claims in
+ * `session.user`; this keeps `<namespace>/roles` and `<namespace>/permissions` too.
+ */
+export declare function keepClaims<S extends { user?: Record<string, unknown> }>(options: NamespaceOption): (session: S) => Promise<S>;
+
+/** Wraps a Next.js route handler: 401 without a session, 403 when a permission is missing. */
+export declare function withPermissions<C>(
+  permissions: string | string[],
+  options: NamespaceOption & { getSession: (request: Request) => Promise<{ user?: Record<string, unknown> } | null | undefined> },
+  handler: (request: Request, context: C & { grants: Grants }) => Response | Promise<Response>,
+): (request: Request, context: C) => Promise<Response>;
