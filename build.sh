@@ -2,7 +2,8 @@
 # auth0-rbac-claims — the one entry point.
 #
 #   ./build.sh            build, then run the Action locally against the built-in mock tenant
-#   ./build.sh build      build dist/action.js (single file) and dist/npm/ (package form)
+#   ./build.sh build      build dist/action.js (single file), dist/action-js-fallback.js (no
+#                         WebAssembly) and dist/npm/ (package form)
 #   ./build.sh test       every check and test: fmt, clippy (host + wasm32), cargo test,
 #                         wasm-bindgen-test in Node, node:test suites against dist/
 #   ./build.sh demo       run the Action for each seeded user of the mock tenant
@@ -83,14 +84,20 @@ ensure_tools() {
 
 crate_version() { awk -F'"' '/^version = / { print $2; exit }' Cargo.toml; }
 
-# Two modules from one crate: the Action's (dist/action.js) and the npm package's, which also
-# exports the claim reader (cargo feature `npm`), so reader code costs the Action nothing.
+# Three modules from one crate:
+#   action  the Action's (dist/action.js);
+#   npm     the npm package's, which also exports the claim reader (cargo feature `npm`), so
+#           reader code costs the Action nothing;
+#   mvp     the npm module for the WebAssembly MVP (no reference types: one table, which wasm2js
+#           requires; std is rebuilt with it, as the prebuilt one uses reference types), then
+#           translated to JavaScript for runtimes that refuse to compile WebAssembly.
 build_wasm() {
-  local variant=$1 features=()
-  [ "$variant" = npm ] && features=(--features npm)
+  local variant=$1 features=() cpu=()
+  [ "$variant" != action ] && features=(--features npm)
+  [ "$variant" = mvp ] && cpu=(-Ctarget-cpu=mvp)
   step "cargo build $variant module (release, $TARGET, $NIGHTLY with build-std)"
   # Paths are remapped so that no machine path ends up in the module.
-  RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+  RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none ${cpu[*]}" \
     cargo +"$NIGHTLY" build --release --target "$TARGET" --target-dir "$OUT/$variant" \
     -Z build-std=std,panic_abort --quiet "${features[@]}"
 }
@@ -112,23 +119,28 @@ optimize() {
   fi
   step "wasm-opt -Oz $variant module"
   # Features rustc emits for $TARGET, listed so that a newer binaryen cannot introduce others.
-  # Node 20 and 22 support all of them.
-  "$WASM_OPT" -Oz --mvp-features \
-    --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext --enable-mutable-globals \
-    --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
-    --enable-call-indirect-overlong \
+  # Node 20 and 22 support all of them; the MVP build emits only the first two.
+  local features=(--enable-sign-ext --enable-mutable-globals)
+  [ "$variant" != mvp ] && features+=(--enable-bulk-memory --enable-bulk-memory-opt
+    --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
+    --enable-call-indirect-overlong)
+  "$WASM_OPT" -Oz --mvp-features "${features[@]}" \
     --strip-debug --strip-producers --strip-target-features \
     "$input" -o "$output.tmp" ||
     die "wasm-opt failed (set SKIP_WASM_OPT=1 to bundle the unoptimised module)"
   mv "$output.tmp" "$output"
 }
 
+translate() {
+  step "wasm2js: the MVP module as JavaScript"
+  "$(dirname "$WASM_OPT")/wasm2js" -O3 --enable-sign-ext --enable-mutable-globals \
+    "$OUT/mvp/${CRATE}_opt.wasm" -o "$OUT/mvp/$CRATE.wasm2js.js"
+}
+
 bundle() {
   step "bundle dist/action.js and dist/npm/"
   rm -rf dist
-  node js-shim/bundle.js "$(crate_version)" dist \
-    "$OUT/action/bindgen/$CRATE.js" "$OUT/action/${CRATE}_opt.wasm" \
-    "$OUT/npm/bindgen/$CRATE.js" "$OUT/npm/${CRATE}_opt.wasm"
+  node js-shim/bundle.js "$(crate_version)" dist "$OUT"
 }
 
 report_sizes() {
@@ -138,16 +150,20 @@ report_sizes() {
   printf '%-22s %9d %9d\n' ".wasm (optimised)" "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
   printf '%-22s %9d %9d\n' "dist/action.js" "$size" "$(gzip -9c "$action" | wc -c)"
   printf '%-22s %9d\n' "  Auth0 limit" "$SIZE_LIMIT"
+  local fallback=dist/action-js-fallback.js fits=no
+  [ "$(wc -c <"$fallback")" -le "$SIZE_LIMIT" ] && fits=yes
+  printf '%-22s %9d %9d   (no WebAssembly; fits the limit: %s)\n' "$fallback" "$(wc -c <"$fallback")" "$(gzip -9c "$fallback" | wc -c)" "$fits"
   [ "$size" -le "$SIZE_LIMIT" ] || die "dist/action.js is $size bytes, over Auth0's $SIZE_LIMIT-byte source limit"
 }
 
 build() {
   ensure_tools
-  for variant in action npm; do
+  for variant in action npm mvp; do
     build_wasm "$variant"
     bindgen "$variant"
     optimize "$variant"
   done
+  translate
   bundle
   report_sizes
 }

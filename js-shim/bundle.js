@@ -1,47 +1,113 @@
 #!/usr/bin/env node
-// Bundles the wasm-bindgen output and the shim into the two deliverables:
-//   dist/action.js   one CommonJS file, the .wasm inlined (brotli + base64), only Node built-ins
-//   dist/npm/        the package form: index.js, index.d.ts, package.json, the .wasm beside them
-// Usage: node js-shim/bundle.js <version> <dist-dir> <action glue.js> <action .wasm> <npm glue.js> <npm .wasm>
+// Bundles the wasm-bindgen output and the shim into the deliverables:
+//   dist/action.js              one CommonJS file, the .wasm inlined (brotli + Z85), Node built-ins only
+//   dist/action-js-fallback.js  the same Action with the module translated to JavaScript (wasm2js),
+//                               for runtimes that refuse to compile WebAssembly
+//   dist/npm/                   the package: index.js, index.d.ts, package.json, the .wasm, and the
+//                               translated module (translated.js), used only if compiling fails
+// Usage: node js-shim/bundle.js <version> <dist-dir> <build-dir>
+//   <build-dir>/{action,npm,mvp}/bindgen/auth0_rbac_claims.js   wasm-bindgen glue of each module
+//   <build-dir>/{action,npm}/auth0_rbac_claims_opt.wasm         the optimised modules
+//   <build-dir>/mvp/auth0_rbac_claims.wasm2js.js                the npm module for MVP, in JS
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
+const { z85Encode } = require('./z85.js');
 
-const [version, distDir, actionGlue, actionWasm, npmGlue, npmWasm] = process.argv.slice(2);
-if (!npmWasm) {
-  console.error('usage: bundle.js <version> <dist-dir> <action glue.js> <action .wasm> <npm glue.js> <npm .wasm>');
+const [version, distDir, buildDir] = process.argv.slice(2);
+if (!buildDir) {
+  console.error('usage: bundle.js <version> <dist-dir> <build-dir>');
   process.exit(2);
 }
 const here = __dirname;
+const CRATE = 'auth0_rbac_claims';
 const read = (p) => fs.readFileSync(p, 'utf8');
+const built = (variant, file) => path.join(buildDir, variant, file);
+
+function replaceOnce(text, search, replacement, what) {
+  if (!text.includes(search)) throw new Error(`unexpected ${what}: '${search.slice(0, 60)}' not found`);
+  return text.replace(search, replacement);
+}
 
 // wasm-bindgen --target no-modules emits `let wasm_bindgen = (function(exports) { … })({…});`.
 // Turn it into a factory so every call yields fresh glue state, and let the shim supply the few
 // globals the glue needs at load time (a bare vm context has no TextDecoder) and the microtask
-// hook through which traps are caught.
-function bindingsFactory(glue) {
+// hook through which traps are caught. The glue's browser loaders are never used: with
+// `__wbg_init` no longer returned, the minifier drops them. For the translated module, add
+// `initTranslated`, which hands the glue the exports of the JavaScript module instead of a
+// WebAssembly instance.
+function bindingsFactory(glue, name, { translated = false } = {}) {
   const head = 'let wasm_bindgen = (function(exports) {';
   const tail = '})({ __proto__: null });';
   const body = glue.trimEnd();
   if (!body.startsWith(head) || !body.endsWith(tail)) {
     throw new Error('unexpected wasm-bindgen output: is wasm-bindgen still run with --target no-modules?');
   }
-  // The glue's browser loaders (fetch, streaming instantiation) are never used: with `__wbg_init`
-  // no longer returned, the minifier drops them.
   const init = 'return Object.assign(__wbg_init, { initSync }, exports);';
-  const inner = body.slice(head.length, body.length - tail.length);
-  if (!inner.includes(init)) throw new Error('unexpected wasm-bindgen output: no initSync export');
+  const inner = replaceOnce(
+    body.slice(head.length, body.length - tail.length),
+    init,
+    translated
+      ? [
+          'function initTranslated(createModule) {',
+          '  if (wasm !== undefined) return wasm;',
+          '  return __wbg_finalize_init({ exports: createModule(__wbg_get_imports()) }, undefined);',
+          '}',
+          'return Object.assign({ initTranslated }, exports);',
+        ].join('\n')
+      : 'return Object.assign({ initSync }, exports);',
+    'wasm-bindgen output',
+  );
   return [
-    'function createBindings(TextDecoder, TextEncoder, queueMicrotask) {',
+    `function ${name}(TextDecoder, TextEncoder, queueMicrotask) {`,
     '  return (function (exports) {',
-    inner.replace(init, 'return Object.assign({ initSync }, exports);'),
+    inner,
     '  })({ __proto__: null });',
     '}',
   ].join('\n');
 }
+
+// wasm2js emits an ES module (`import * as … from './…_bg.js'`, `export var …`); make it a
+// factory taking the imports object, and make its traps recognisable (name 'WasmTrap').
+function translatedModuleFactory(source) {
+  let body = source.replace(/^import \* as .*$/m, '');
+  body = replaceOnce(
+    body,
+    "function wasm2js_trap() { throw new Error('abort'); }",
+    "function wasm2js_trap() { const trap = new Error('unreachable executed'); trap.name = 'WasmTrap'; throw trap; }",
+    'wasm2js output',
+  );
+  const start = body.indexOf('var retasmFunc = asmFunc(');
+  if (start < 0) throw new Error('unexpected wasm2js output: no retasmFunc');
+  return `function createTranslatedModule(imports) {\n${body.slice(0, start)}\nreturn asmFunc(imports);\n}`;
+}
+
+const ENGINE_PRELUDE = "const { TextDecoder, TextEncoder } = require('util');";
+
+const WASM_ENGINE = `
+let compiled; // compiled once per Action instance
+const wasmEngine = {
+  name: 'webassembly',
+  create(queueMicrotask) {
+    compiled = compiled || new WebAssembly.Module(loadWasm());
+    const bindings = createBindings(TextDecoder, TextEncoder, queueMicrotask);
+    bindings.initSync({ module: compiled });
+    return bindings;
+  },
+};`;
+
+const JS_ENGINE = `
+const jsEngine = {
+  name: 'javascript',
+  create(queueMicrotask) {
+    const bindings = createTranslatedBindings(TextDecoder, TextEncoder, queueMicrotask);
+    bindings.initTranslated(loadTranslatedModule());
+    return bindings;
+  },
+};`;
 
 function banner(kind) {
   return [
@@ -50,10 +116,10 @@ function banner(kind) {
   ].join('\n');
 }
 
-async function minify(source) {
+async function minify(source, passes = 3) {
   const result = await terser(source, {
     ecma: 2020,
-    compress: { passes: 3 },
+    compress: { passes },
     mangle: true,
     format: { comments: /^!/ },
   });
@@ -61,14 +127,15 @@ async function minify(source) {
 }
 
 async function main() {
-  const glue = bindingsFactory(read(actionGlue));
   const shim = read(path.join(here, 'shim.js'));
-  const wasm = fs.readFileSync(actionWasm);
+  const z85 = read(path.join(here, 'z85.js')).split('// --- build side')[0];
+  const translated = translatedModuleFactory(read(built('mvp', `${CRATE}.wasm2js.js`)));
+  const translatedGlue = bindingsFactory(read(built('mvp', `bindgen/${CRATE}.js`)), 'createTranslatedBindings', { translated: true });
 
-  // Brotli at its densest, then Z85 (ZeroMQ RFC 32: 5 characters per 4 bytes, none of them a quote
-  // or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit. The
-  // module is unpacked once per instance, in a few milliseconds.
-  const { z85Encode } = require('./z85.js');
+  // dist/action.js — brotli at its densest, then Z85 (5 characters per 4 bytes, none of them a
+  // quote or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit.
+  // The module is unpacked once per instance, in a few milliseconds.
+  const wasm = fs.readFileSync(built('action', `${CRATE}_opt.wasm`));
   const compressed = zlib.brotliCompressSync(wasm, {
     params: {
       [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
@@ -76,38 +143,61 @@ async function main() {
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: wasm.length,
     },
   });
-  const packed = z85Encode(compressed);
-
   const action = await minify(
     [
       banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)'),
       "'use strict';",
-      `const WASM = '${packed}';`,
-      read(path.join(here, 'z85.js')).split('// --- build side')[0],
+      `const WASM = '${z85Encode(compressed)}';`,
+      z85,
       `function loadWasm() { return require('zlib').brotliDecompressSync(z85Decode(WASM, ${compressed.length})); }`,
-      glue,
+      bindingsFactory(read(built('action', `bindgen/${CRATE}.js`)), 'createBindings'),
+      ENGINE_PRELUDE,
+      WASM_ENGINE,
+      'const ENGINES = [wasmEngine];',
       shim,
     ].join('\n'),
   );
-
-  const npmDir = path.join(distDir, 'npm');
-  fs.mkdirSync(npmDir, { recursive: true });
+  fs.mkdirSync(path.join(distDir, 'npm'), { recursive: true });
   fs.writeFileSync(path.join(distDir, 'action.js'), action);
 
-  const wasmName = 'auth0_rbac_claims_bg.wasm';
-  // The package form is not size-bound: left readable for whoever debugs it in node_modules.
-  const npmIndex = (
+  // dist/action-js-fallback.js — no WebAssembly at all.
+  const fallback = await minify(
     [
-      banner('npm package form'),
+      banner('Auth0 post-login Action, module translated to JavaScript for runtimes without WebAssembly'),
       "'use strict';",
-      `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
-      bindingsFactory(read(npmGlue)),
+      translated,
+      'function loadTranslatedModule() { return createTranslatedModule; }',
+      translatedGlue,
+      ENGINE_PRELUDE,
+      JS_ENGINE,
+      'const ENGINES = [jsEngine];',
       shim,
-      read(path.join(here, 'npm', 'exports.js')),
-    ].join('\n')
+    ].join('\n'),
+    1,
   );
+  fs.writeFileSync(path.join(distDir, 'action-js-fallback.js'), fallback);
+
+  // dist/npm — not size-bound: left readable for whoever debugs it in node_modules. The
+  // translated module is a separate file, loaded only when compiling the .wasm is refused.
+  const npmDir = path.join(distDir, 'npm');
+  const wasmName = `${CRATE}_bg.wasm`;
+  fs.writeFileSync(path.join(npmDir, 'translated.js'), `${banner('module translated to JavaScript')}\n'use strict';\n${translated}\nmodule.exports = createTranslatedModule;\n`);
+  const npmIndex = [
+    banner('npm package form'),
+    "'use strict';",
+    `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
+    "function loadTranslatedModule() { return require('./translated.js'); }",
+    bindingsFactory(read(built('npm', `bindgen/${CRATE}.js`)), 'createBindings'),
+    translatedGlue,
+    ENGINE_PRELUDE,
+    WASM_ENGINE,
+    JS_ENGINE,
+    'const ENGINES = [wasmEngine, jsEngine];',
+    shim,
+    read(path.join(here, 'npm', 'exports.js')),
+  ].join('\n');
   fs.writeFileSync(path.join(npmDir, 'index.js'), npmIndex);
-  fs.copyFileSync(npmWasm, path.join(npmDir, wasmName));
+  fs.copyFileSync(built('npm', `${CRATE}_opt.wasm`), path.join(npmDir, wasmName));
   fs.copyFileSync(path.join(here, 'npm', 'index.d.ts'), path.join(npmDir, 'index.d.ts'));
   const pkg = JSON.parse(read(path.join(here, 'npm', 'package.json')));
   pkg.version = version;

@@ -1,22 +1,24 @@
 // The Action's JavaScript side: instance lifecycle and the hand-over to Rust, nothing else.
 //
-// js-shim/bundle.js puts this file after a prelude that defines
-//   loadWasm()                      -> the module's bytes (inlined in dist/action.js, a file in npm)
-//   createBindings(TextDecoder, TextEncoder, queueMicrotask)
-//                                   -> fresh wasm-bindgen glue (its own heap and instance slot)
+// js-shim/bundle.js puts this file after a prelude that defines ENGINES: the ways to get the
+// module's bindings, tried in order until one works —
+//   { name: 'webassembly', create(queueMicrotask) }   compiles the .wasm (once per instance)
+//   { name: 'javascript',  create(queueMicrotask) }   the module translated to JS (wasm2js), for
+//                                                     runtimes that refuse to compile WebAssembly
 // Settings, decisions, HTTP and every call on `api` happen in Rust.
-/* global loadWasm, createBindings */
+/* global ENGINES */
 
-const { TextDecoder, TextEncoder } = require('util');
-
-// Compiled once per Action instance; Auth0's Node 22 runtime reuses an instance across logins.
-let compiled;
-// The live glue + instance. Replaced after a trap, so one bad login cannot break the next.
+// The live bindings. Replaced after a trap, so one bad login cannot break the next. Auth0's Node
+// 22 runtime reuses an Action instance across logins, so this lives as long as the instance.
 let current;
+
+// A trap: a WebAssembly RuntimeError, or the JavaScript translation's equivalent.
+function isTrap(error) {
+  return (typeof WebAssembly !== 'undefined' && error instanceof WebAssembly.RuntimeError) || error?.name === 'WasmTrap';
+}
 
 function instance() {
   if (current) return current;
-  compiled = compiled || new WebAssembly.Module(loadWasm());
   let reportTrap;
   const trapped = new Promise((_, reject) => {
     reportTrap = reject;
@@ -29,12 +31,24 @@ function instance() {
       try {
         task();
       } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+        if (!isTrap(error)) throw error;
         retire(fresh, error);
       }
     });
-  const fresh = createBindings(TextDecoder, TextEncoder, guardedQueueMicrotask);
-  fresh.initSync({ module: compiled });
+  const refusals = [];
+  let fresh;
+  for (const engine of ENGINES) {
+    try {
+      fresh = engine.create(guardedQueueMicrotask);
+      fresh.engine = engine.name;
+      break;
+    } catch (error) {
+      refusals.push(`${engine.name}: ${error.message}`);
+    }
+  }
+  if (!fresh) {
+    throw new Error(`the module cannot run here (${refusals.join('; ')}); use the npm package or dist/action-js-fallback.js`);
+  }
   fresh.trapped = trapped;
   fresh.reportTrap = reportTrap;
   current = fresh;
@@ -67,15 +81,20 @@ function encodeEvent(event) {
 async function run(event, api, options) {
   const eventJson = encodeEvent(event);
   const optionsJson = options === undefined ? undefined : JSON.stringify(options);
-  const bindings = instance();
+  let bindings;
+  try {
+    bindings = instance();
+  } catch (error) {
+    // Without the module no setting can be read: fail closed, whatever ON_ERROR says.
+    console.log(`[auth0-rbac-claims] internal: ${error.message}`);
+    api.access.deny('Authorization data for this login is unavailable (internal).');
+    return { outcome: 'denied', codes: ['internal'] };
+  }
   let report;
   try {
-    report = await Promise.race([
-      bindings.onExecutePostLogin(eventJson, api, optionsJson),
-      bindings.trapped,
-    ]);
+    report = await Promise.race([bindings.onExecutePostLogin(eventJson, api, optionsJson), bindings.trapped]);
   } catch (error) {
-    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+    if (!isTrap(error)) throw error;
     retire(bindings, error);
     report = await instance().onExecutePostLogin(eventJson, api, optionsJson, true);
   }
@@ -92,5 +111,6 @@ exports.onExecutePostLogin = (event, api) => run(event, api, undefined);
 exports[Symbol.for('auth0-rbac-claims.internals')] = {
   run,
   instantiate: () => void instance(),
+  engine: () => instance().engine,
   trapNextLogin: () => instance().__trapNextLogin(),
 };

@@ -12,7 +12,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { builtinModules } = require('node:module');
 
-const DEFAULT_ACTION = path.join(__dirname, '..', '..', 'dist', 'action.js');
+// The Action the sandbox loads by default, and whether the runtime allows WebAssembly. The test
+// suites run a second time with AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js and
+// AUTH0_RBAC_CLAIMS_NO_WASM=1: the JavaScript translation in a context that refuses WebAssembly.
+const DEFAULT_ACTION = path.resolve(process.env.AUTH0_RBAC_CLAIMS_ACTION || path.join(__dirname, '..', '..', 'dist', 'action.js'));
+const WASM_ALLOWED = process.env.AUTH0_RBAC_CLAIMS_NO_WASM !== '1';
 
 // Globals of Auth0's Node runtime that an Action may use. Passing the host's own objects keeps
 // fetch, its Response and its errors in one realm, as they are in a real Node process.
@@ -52,7 +56,7 @@ function loadAction(options = {}) {
   Object.assign(globals, options.globals);
   const context = vm.createContext(globals, {
     name: 'auth0-action',
-    codeGeneration: { strings: true, wasm: options.wasm !== false },
+    codeGeneration: { strings: true, wasm: options.wasm ?? WASM_ALLOWED },
   });
   const module = { exports: {} };
   const wrapper = vm.runInContext(
@@ -280,4 +284,4 @@ function makeEvent({ user = {}, roles, audience, secrets = {}, configuration, ex
   return JSON.parse(JSON.stringify(event));
 }
 
-module.exports = { builtinsOnly, loadAction, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION };
+module.exports = { builtinsOnly, loadAction, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION, WASM_ALLOWED };

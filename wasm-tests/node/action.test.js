@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vm = require('node:vm');
 const { builtinModules } = require('node:module');
-const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_ACTION } = require('../../js-shim/local/sandbox');
+const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_ACTION, WASM_ALLOWED } = require('../../js-shim/local/sandbox');
 
 const NS = 'https://myapp.example.com';
 const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
@@ -34,8 +34,8 @@ async function login(action, event) {
   return { report: JSON.parse(JSON.stringify(report)), ...api.finish() };
 }
 
-test('dist/action.js fits Auth0\'s source limit and needs only built-ins, reading no file', () => {
-  assert.ok(source.length <= 100_000, `${source.length} bytes`);
+test('the Action needs only built-ins and reads no file; dist/action.js fits Auth0\'s source limit', () => {
+  if (DEFAULT_ACTION.endsWith('action.js')) assert.ok(source.length <= 100_000, `${source.length} bytes`);
   const required = [];
   const action = loadAction({
     source,
@@ -53,8 +53,23 @@ test('dist/action.js fits Auth0\'s source limit and needs only built-ins, readin
 
 test('it loads and instantiates in a bare vm context, without any Node global', () => {
   const action = loadAction({ source, bare: true });
+  assert.equal(vm.runInContext('typeof WebAssembly', action.context), 'object');
   assert.equal(vm.runInContext('typeof fetch + typeof TextDecoder + typeof Buffer', action.context), 'undefinedundefinedundefined');
   assert.doesNotThrow(() => action.exports[INTERNALS].instantiate());
+});
+
+test('the engine is WebAssembly where it is allowed, the JavaScript translation where it is not', () => {
+  const action = loadAction({ source });
+  const fallback = DEFAULT_ACTION.endsWith('action-js-fallback.js');
+  assert.equal(action.exports[INTERNALS].engine(), fallback ? 'javascript' : 'webassembly');
+  assert.equal(vm.runInContext('(() => { try { new WebAssembly.Module(new Uint8Array([0,97,115,109,1,0,0,0])); return true } catch { return false } })()', action.context), WASM_ALLOWED);
+});
+
+test('dist/action.js in a runtime that refuses WebAssembly denies with internal, saying why', async () => {
+  const action = loadAction({ filename: require('node:path').join(__dirname, '..', '..', 'dist', 'action.js'), wasm: false });
+  const r = await login(action, makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } }));
+  assert.deepEqual(r.report, { outcome: 'denied', codes: ['internal'] });
+  assert.match(action.logs[0], /internal: the module cannot run here \(webassembly: .*\); use the npm package or dist\/action-js-fallback\.js/);
 });
 
 test('a complete, realistic event gets the roles claim on both tokens; unknown fields are ignored', async () => {
