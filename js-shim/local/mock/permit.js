@@ -1,0 +1,133 @@
+// Permit.io's REST endpoints as the mock tenant serves them (peers.md §2.2), with state: users and
+// role assignments per tenant. Every /v2 route needs `Authorization: Bearer <api key>`; project
+// and environment accept their id or their key.
+'use strict';
+
+const crypto = require('node:crypto');
+const { json, readBody, MALFORMED } = require('./http');
+
+const KNOWN_ROLES = ['viewer', 'editor', 'admin', 'analyst', 'Administrator', 'Project Manager', 'project-admin', 'auditor'];
+const TENANTS = ['default', 'acme'];
+const MAX_PER_PAGE = 100;
+
+const permitError = (status, code, message) => json(status, { error_code: code, message, title: message });
+
+function createPermit() {
+  const apiKey = `permit_key_${crypto.randomBytes(24).toString('hex')}`;
+  const project = { id: crypto.randomUUID(), key: 'rbac-claims' };
+  const environment = { id: crypto.randomUUID(), key: 'production' };
+  const users = new Map(); // key → user
+  const assignments = []; // { id, user, role, tenant, created_at }
+
+  const stamp = () => new Date().toISOString();
+  const scopeMatches = (proj, env) =>
+    [project.id, project.key].includes(decodeURIComponent(proj)) && [environment.id, environment.key].includes(decodeURIComponent(env));
+  const exists = (a) => assignments.findIndex((x) => x.user === a.user && x.role === a.role && x.tenant === a.tenant);
+  function validate(a) {
+    if (!a || typeof a.user !== 'string' || typeof a.role !== 'string') return permitError(422, 'UNPROCESSABLE_ENTITY', 'user and role are required');
+    const tenant = a.tenant || 'default';
+    if (!users.has(a.user)) return permitError(404, 'NOT_FOUND', `User '${a.user}' not found`);
+    if (!KNOWN_ROLES.includes(a.role)) return permitError(404, 'NOT_FOUND', `Role '${a.role}' not found`);
+    if (!TENANTS.includes(tenant)) return permitError(404, 'NOT_FOUND', `Tenant '${tenant}' not found`);
+    return null;
+  }
+  const assign = ({ user, role, tenant = 'default' }) => {
+    if (exists({ user, role, tenant }) >= 0) return false;
+    assignments.push({ id: crypto.randomUUID(), user, role, tenant, created_at: stamp() });
+    return true;
+  };
+  const unassign = ({ user, role, tenant = 'default' }) => {
+    const at = exists({ user, role, tenant });
+    if (at < 0) return false;
+    assignments.splice(at, 1);
+    return true;
+  };
+
+  // Wraps a handler with the key check and the project/environment check.
+  const guarded = (handler, { scoped = true } = {}) => async (req, m, query) => {
+    if ((req.headers.authorization || '') !== `Bearer ${apiKey}`) return permitError(401, 'NOT_AUTHORIZED', 'Invalid API key');
+    if (scoped && !scopeMatches(m[1], m[2])) return permitError(404, 'NOT_FOUND', 'Project or environment not found');
+    return handler(req, m, query);
+  };
+  const body = async (req) => {
+    const parsed = await readBody(req);
+    return parsed === MALFORMED ? undefined : parsed;
+  };
+  const FACTS = '^\\/v2\\/facts\\/([^/]+)\\/([^/]+)';
+  const route = (method, path, handler, options) => ['permit', method, new RegExp(`${FACTS}${path}$`), guarded(handler, options)];
+
+  const routes = () => [
+    ['permit', 'GET', /^\/v2\/api-key\/scope$/, guarded(() => json(200, { organization_id: 'org_mock', project_id: project.id, environment_id: environment.id }), { scoped: false })],
+    route('PUT', '\\/users\\/([^/]+)', async (req, m) => {
+      const key = decodeURIComponent(m[3]);
+      const given = (await body(req)) || {};
+      if (given.key !== undefined && given.key !== key) return permitError(422, 'UNPROCESSABLE_ENTITY', 'key does not match the path');
+      const existed = users.has(key);
+      const user = { key, email: given.email, first_name: given.first_name, last_name: given.last_name, attributes: given.attributes || {}, updated_at: stamp() };
+      users.set(key, user);
+      return json(existed ? 200 : 201, user);
+    }),
+    route('GET', '\\/users\\/([^/]+)', (req, m) => {
+      const user = users.get(decodeURIComponent(m[3]));
+      return user ? json(200, user) : permitError(404, 'NOT_FOUND', 'User not found');
+    }),
+    route('DELETE', '\\/users\\/([^/]+)', (req, m) => {
+      const key = decodeURIComponent(m[3]);
+      if (!users.delete(key)) return permitError(404, 'NOT_FOUND', 'User not found');
+      for (let i = assignments.length - 1; i >= 0; i--) if (assignments[i].user === key) assignments.splice(i, 1);
+      return { status: 204, body: '', headers: {} };
+    }),
+    route('GET', '\\/role_assignments', (req, m, query) => {
+      const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number(query.per_page) || 30));
+      const page = Math.max(1, Number(query.page) || 1);
+      const list = assignments.filter((a) => (!query.user || a.user === query.user) && (!query.tenant || a.tenant === query.tenant));
+      return json(200, list.slice((page - 1) * perPage, page * perPage));
+    }),
+    route('POST', '\\/role_assignments', async (req) => {
+      const a = await body(req);
+      const invalid = validate(a);
+      if (invalid) return invalid;
+      assign(a);
+      return json(201, assignments[exists({ tenant: 'default', ...a })]);
+    }),
+    route('DELETE', '\\/role_assignments', async (req) => {
+      const a = await body(req);
+      if (!a || !unassign(a)) return permitError(404, 'NOT_FOUND', 'Role assignment not found');
+      return { status: 204, body: '', headers: {} };
+    }),
+    // Bulk: all or nothing — every item is checked before any is applied.
+    route('POST', '\\/role_assignments\\/bulk', async (req) => {
+      const list = await body(req);
+      if (!Array.isArray(list)) return permitError(422, 'UNPROCESSABLE_ENTITY', 'a list of assignments is required');
+      for (const a of list) {
+        const invalid = validate(a);
+        if (invalid) return invalid;
+      }
+      return json(200, { assignments_created: list.filter(assign).length });
+    }),
+    route('DELETE', '\\/role_assignments\\/bulk', async (req) => {
+      const list = await body(req);
+      if (!Array.isArray(list)) return permitError(422, 'UNPROCESSABLE_ENTITY', 'a list of assignments is required');
+      return json(200, { assignments_removed: list.filter(unassign).length });
+    }),
+  ];
+
+  return {
+    routes,
+    state: {
+      apiKey,
+      projectId: project.id,
+      projectKey: project.key,
+      environmentId: environment.id,
+      environmentKey: environment.key,
+      users,
+      assignments,
+      reset() {
+        users.clear();
+        assignments.length = 0;
+      },
+    },
+  };
+}
+
+module.exports = { createPermit };

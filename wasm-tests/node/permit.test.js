@@ -1,0 +1,164 @@
+// Permit.io sync end to end: dist/action.js in the sandbox against the mock tenant's Permit
+// endpoints (state: users, role assignments per tenant). Each mode, the role map, both
+// PERMIT_ON_ERROR values, and that the Permit key never appears in output.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startMockTenant } = require('../../js-shim/local/mock');
+const { createInstance, runLogin } = require('../../js-shim/local/runner');
+
+const NS = 'https://myapp.example.com';
+let tenant;
+
+test.before(async () => {
+  tenant = await startMockTenant();
+});
+test.after(() => tenant.close());
+test.beforeEach(() => {
+  tenant.clearFaults();
+  tenant.resetLog();
+  tenant.permit.reset();
+});
+
+function settings(extra = {}) {
+  return {
+    CLAIM_NAMESPACE: NS,
+    PERMISSIONS_IN: 'none',
+    PERMIT_API_KEY: tenant.permit.apiKey,
+    PERMIT_API_URL: tenant.url,
+    ...extra,
+  };
+}
+
+function login(userId, { roles, extra, instance = createInstance() } = {}) {
+  const user = tenant.users[userId];
+  return runLogin(instance, { userId, user, roles: roles ?? user.roles, settings: settings(extra) });
+}
+
+const rolesIn = (userId, tenantKey = 'default') =>
+  tenant.permit.assignments.filter((a) => a.user === userId && a.tenant === tenantKey).map((a) => a.role).sort();
+const permitRequests = (result) => result.requests.filter((r) => r.path.startsWith('/v2/')).map((r) => `${r.method} ${r.path.replace(/\/v2\/facts\/[^/]+\/[^/]+/, '/v2/facts/…')}`);
+
+test('reconcile (default with a key): the first login creates the user and assigns its roles', async () => {
+  const r = await login('auth0|big');
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  const user = tenant.permit.users.get('auth0|big');
+  assert.equal(user.email, tenant.users['auth0|big'].email);
+  assert.equal(user.first_name, tenant.users['auth0|big'].given_name);
+  assert.deepEqual(rolesIn('auth0|big'), [...tenant.users['auth0|big'].roles].sort());
+  assert.deepEqual(permitRequests(r), [
+    'GET /v2/api-key/scope',
+    'PUT /v2/facts/…/users/auth0%7Cbig',
+    'GET /v2/facts/…/role_assignments',
+    'POST /v2/facts/…/role_assignments/bulk',
+  ]);
+});
+
+test('reconcile: steady state is two requests; a role removed in Permit comes back, one removed in Auth0 goes', async () => {
+  const instance = createInstance();
+  await login('auth0|big', { instance });
+  tenant.resetLog();
+  const steady = await login('auth0|big', { instance });
+  assert.deepEqual(permitRequests(steady), ['PUT /v2/facts/…/users/auth0%7Cbig', 'GET /v2/facts/…/role_assignments']);
+
+  // Someone removes `editor` in Permit; Auth0 still has it: Auth0 is the source of truth.
+  tenant.permit.assignments.splice(tenant.permit.assignments.findIndex((a) => a.user === 'auth0|big' && a.role === 'editor'), 1);
+  await login('auth0|big', { instance });
+  assert.ok(rolesIn('auth0|big').includes('editor'));
+
+  // `admin` is removed in Auth0: the next login unassigns it.
+  await login('auth0|big', { instance, roles: ['editor'] });
+  assert.deepEqual(rolesIn('auth0|big'), ['editor']);
+});
+
+test('add-only never unassigns', async () => {
+  await login('auth0|big');
+  const r = await login('auth0|big', { roles: ['editor'], extra: { PERMIT_SYNC: 'add-only' } });
+  assert.equal(r.report.outcome, 'complete');
+  assert.deepEqual(rolesIn('auth0|big'), ['admin', 'editor']);
+  await login('auth0|big', { roles: ['editor', 'auditor'], extra: { PERMIT_SYNC: 'add-only' } });
+  assert.deepEqual(rolesIn('auth0|big'), ['admin', 'auditor', 'editor']);
+});
+
+test('first-login creates a new user with its roles, then leaves it alone', async () => {
+  const first = await login('auth0|pm', { extra: { PERMIT_SYNC: 'first-login' } });
+  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+  assert.deepEqual(permitRequests(first).slice(1), [
+    'GET /v2/facts/…/users/auth0%7Cpm',
+    'PUT /v2/facts/…/users/auth0%7Cpm',
+    'POST /v2/facts/…/role_assignments/bulk',
+  ]);
+  tenant.resetLog();
+  const later = await login('auth0|pm', { roles: ['auditor'], extra: { PERMIT_SYNC: 'first-login' } });
+  assert.deepEqual(permitRequests(later).slice(-1), ['GET /v2/facts/…/users/auth0%7Cpm']);
+  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+});
+
+test('PERMIT_SYNC=off and no key make no Permit request', async () => {
+  for (const extra of [{ PERMIT_SYNC: 'off' }, { PERMIT_API_KEY: '' }]) {
+    const r = await login('auth0|pm', { extra });
+    assert.deepEqual(permitRequests(r), []);
+  }
+});
+
+test('PERMIT_ROLE_MAP maps Auth0 role names; unmapped names pass through; PERMIT_TENANT picks the tenant', async () => {
+  const extra = { PERMIT_ROLE_MAP: JSON.stringify({ Administrator: 'project-admin' }), PERMIT_TENANT: 'acme' };
+  await login('auth0|admin', { roles: ['Administrator', 'auditor'], extra });
+  assert.deepEqual(rolesIn('auth0|admin', 'acme'), ['auditor', 'project-admin']);
+  assert.deepEqual(rolesIn('auth0|admin', 'default'), []);
+});
+
+test('explicit PERMIT_PROJECT and PERMIT_ENVIRONMENT (keys) skip the scope lookup', async () => {
+  const r = await login('auth0|pm', { extra: { PERMIT_PROJECT: tenant.permit.projectKey, PERMIT_ENVIRONMENT: tenant.permit.environmentKey } });
+  assert.equal(r.report.outcome, 'complete');
+  assert.ok(!permitRequests(r).includes('GET /v2/api-key/scope'));
+  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+});
+
+test('PERMIT_ON_ERROR=continue (default) logs and issues the tokens; deny denies', async () => {
+  tenant.inject('permit', { status: 500 });
+  const lenient = await login('auth0|pm');
+  assert.deepEqual(lenient.report, { outcome: 'degraded', codes: ['permit_sync_failed'] });
+  assert.equal(lenient.denied, null);
+  assert.deepEqual(lenient.tokens.id_token.claims, { [`${NS}/roles`]: ['Project Manager'] });
+  assert.equal(lenient.logs.length, 1);
+  assert.match(lenient.logs[0], /^\[auth0-rbac-claims\] permit_sync_failed: /);
+
+  const strict = await login('auth0|pm', { extra: { PERMIT_ON_ERROR: 'deny' } });
+  assert.deepEqual(strict.report, { outcome: 'denied', codes: ['permit_sync_failed'] });
+  assert.match(strict.denied, /permit_sync_failed/);
+  // ON_ERROR for the claims is independent: continue there does not soften a Permit deny.
+  const both = await login('auth0|pm', { extra: { PERMIT_ON_ERROR: 'deny', ON_ERROR: 'continue' } });
+  assert.equal(both.report.outcome, 'denied');
+});
+
+test('a wrong Permit key is permit_sync_failed with what to check; an unknown role too', async () => {
+  const wrongKey = await login('auth0|pm', { extra: { PERMIT_API_KEY: 'permit_key_wrong_0000000000' } });
+  assert.match(wrongKey.logs[0], /permit_sync_failed: check PERMIT_API_KEY/);
+  const unknownRole = await login('auth0|pm', { roles: ['no-such-role'] });
+  assert.match(unknownRole.logs[0], /permit_sync_failed: unknown project, environment, tenant or role/);
+});
+
+test('Permit runs beside the permissions fetch, and retries like it', async () => {
+  tenant.inject('permit', { status: 503, times: 1 });
+  const extra = { PERMISSIONS_IN: 'id_token,access_token', AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret };
+  const r = await login('auth0|three-perms', { extra });
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  assert.equal(r.tokens.id_token.claims[`${NS}/permissions`].length, 3);
+  assert.deepEqual(rolesIn('auth0|three-perms'), ['viewer']);
+});
+
+test('the Permit key never appears in any output', async () => {
+  const outputs = [];
+  for (const fault of [null, { status: 500 }, { malformed: 'text' }, { status: 401 }]) {
+    tenant.clearFaults();
+    if (fault) tenant.inject('permit', fault);
+    for (const extra of [{}, { PERMIT_ON_ERROR: 'deny' }, { PERMIT_SYNC: 'bogus' }]) {
+      const r = await login('auth0|pm', { extra });
+      outputs.push(...r.logs, String(r.denied), JSON.stringify(r.report));
+    }
+  }
+  assert.ok(!outputs.join('\n').includes(tenant.permit.apiKey));
+  assert.ok(!JSON.stringify(tenant.requests).includes(tenant.permit.apiKey));
+});
