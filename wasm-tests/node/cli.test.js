@@ -1,0 +1,152 @@
+// The local CLI end to end (as a user runs it, in a child process) and the deploy flow against the
+// mock tenant: create/update, build wait, deploy, bindings kept in order, a second deploy.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, execFile } = require('node:child_process');
+const { promisify } = require('node:util');
+const jose = require('jose');
+const { startMockTenant } = require('../../js-shim/local/mock');
+const { managementClient, deploy } = require('../../js-shim/local/deploy');
+const { makeEvent } = require('../../js-shim/local/sandbox');
+
+const ROOT = path.join(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'js-shim', 'local', 'cli.js');
+const NS = 'https://myapp.example.com';
+
+async function cli(args, env = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+  }
+}
+
+test('--help describes every command', async () => {
+  const r = await cli(['--help']);
+  assert.equal(r.code, 0);
+  for (const command of ['run', 'serve', 'deploy', 'export', 'token']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
+});
+
+test('run --json for a seeded user: the claims per token, requests and timing', async () => {
+  const r = await cli(['run', '--user', 'auth0|big', '--audience', 'https://reports.example.com', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.report, { outcome: 'complete', codes: [] });
+  assert.equal(out.tokens.access_token.claims[`${NS}/permissions`].length, 43);
+  assert.ok(out.tokens.access_token.bytes > 0);
+  assert.deepEqual(out.tokens.id_token.limits.map((l) => l.bytes), [100_000, 8_192, 3_500]);
+  assert.deepEqual(out.requests.map((q) => q.method), ['POST', 'GET', 'GET', 'GET', 'GET']);
+  assert.ok(out.ms > 0);
+});
+
+test('run prints human output and exits 1 when the login would be denied', async () => {
+  const ok = await cli(['run', '--user', 'auth0|three-perms', '--times', '2']);
+  assert.equal(ok.code, 0);
+  assert.match(ok.stdout, /auth0\|three-perms #2: complete/);
+  assert.match(ok.stdout, /bytes of custom claims \(Auth0 100 KB ok · headers 8 KB ok · URL fragment ~3\.5 KB ok\)/);
+  const denied = await cli(['run', '--user', 'auth0|three-perms', '--set', 'CLAIM_NAMESPACE=https://x.webtask.io']);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stdout, /DENIED: .*\(config_invalid\)/);
+  const unknown = await cli(['run', '--user', 'auth0|nobody-here']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /no seeded user/);
+});
+
+test('run --event FILE takes a complete event (its own settings)', async () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rbac-')), 'event.json');
+  fs.writeFileSync(file, JSON.stringify(makeEvent({ roles: ['a', 'b'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } })));
+  const r = await cli(['run', '--event', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).tokens.id_token.claims, { [`${NS}/roles`]: ['a', 'b'] });
+});
+
+test('deploy twice: create then update, each a new version; the foreign binding keeps its place', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const requests = [];
+    const client = await managementClient({ domain: tenant.url, ...tenant.deployClient, log: (r) => requests.push(`${r.method} ${r.path.replace(/actions\/[0-9a-f-]{36}/, 'actions/{id}')} ${r.status}`) });
+    const code = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
+    const secrets = [{ name: 'CLAIM_NAMESPACE', value: NS }, { name: 'AUTH0_CLIENT_SECRET', value: 'deployed-secret' }];
+    const first = await deploy({ client, name: 'auth0-rbac-claims', code, secrets });
+    assert.equal(first.bound, 'added');
+    assert.equal(first.version.number, 1);
+    const before = tenant.actions.bindings().map((b) => b.action.name);
+    assert.deepEqual(before, ['legacy-mfa-rule', 'auth0-rbac-claims']);
+
+    const second = await deploy({ client, name: 'auth0-rbac-claims', code, secrets });
+    assert.equal(second.action.id, first.action.id);
+    assert.equal(second.version.number, 2);
+    assert.equal(second.bound, 'kept');
+    assert.deepEqual(tenant.actions.bindings().map((b) => b.action.name), before);
+    assert.equal(tenant.actions.list().filter((a) => a.name === 'auth0-rbac-claims').length, 1);
+    assert.deepEqual(tenant.actions.secrets(first.action.id), { CLAIM_NAMESPACE: NS, AUTH0_CLIENT_SECRET: 'deployed-secret' });
+    const stored = tenant.actions.list().find((a) => a.id === first.action.id);
+    assert.equal(stored.code, code);
+    assert.equal(stored.runtime, 'node22');
+    assert.deepEqual(stored.supported_triggers, [{ id: 'post-login', version: 'v3' }]);
+    // Second run: an update and a deploy, no new Action and no bindings change.
+    const secondRun = requests.slice(requests.lastIndexOf('GET /api/v2/actions/actions 200'));
+    assert.ok(secondRun.includes('PATCH /api/v2/actions/actions/{id} 200'));
+    assert.ok(!secondRun.some((r) => r.startsWith('PATCH /api/v2/actions/triggers')));
+    assert.ok(!secondRun.some((r) => r.startsWith('POST /api/v2/actions/actions 201')));
+    assert.ok(!requests.join('\n').includes('deployed-secret'));
+  } finally {
+    await tenant.close();
+  }
+});
+
+test('deploy --tenant mock prints the request sequence', async () => {
+  const r = await cli(['deploy']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /deployed as version 1; binding added after the existing ones/);
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().replace(/[0-9a-f-]{36}/, '{id}'));
+  assert.equal(lines[0], 'POST /oauth/token → 200');
+  assert.equal(lines[1], 'GET /api/v2/actions/actions → 200');
+  assert.equal(lines[2], 'POST /api/v2/actions/actions → 201');
+  assert.match(lines.at(-3), /^POST \/api\/v2\/actions\/actions\/\{id\}\/deploy → 200$/);
+  assert.deepEqual(lines.slice(-2), ['GET /api/v2/actions/triggers/post-login/bindings → 200', 'PATCH /api/v2/actions/triggers/post-login/bindings → 200']);
+});
+
+test('export --format deploy-cli writes the Deploy CLI layout with placeholders', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbac-export-'));
+  const r = await cli(['export', '--format', 'deploy-cli', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const action = JSON.parse(fs.readFileSync(path.join(dir, 'actions', 'auth0-rbac-claims.json'), 'utf8'));
+  assert.equal(action.code, './actions/auth0-rbac-claims/code.js');
+  assert.deepEqual(action.supported_triggers, [{ id: 'post-login', version: 'v3' }]);
+  assert.ok(action.secrets.every((s) => s.value === `##${s.name}##`));
+  assert.equal(fs.readFileSync(path.join(dir, 'actions', 'auth0-rbac-claims', 'code.js'), 'utf8'), fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8'));
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'triggers', 'triggers.json'), 'utf8')), { 'post-login': [{ action_name: 'auth0-rbac-claims', display_name: 'auth0-rbac-claims' }] });
+});
+
+test('serve + token: dev tokens carry exactly the Action\'s claims and verify against the JWKS', async (t) => {
+  const server = spawn(process.execPath, [CLI, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => server.kill());
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', () => reject(new Error(`serve exited: ${out}`)));
+  });
+  const audience = 'https://projects.example.com/api';
+  const r = await cli(['token', '--tenant', url, '--user', 'auth0|pm', '--audience', audience]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  const jwks = jose.createRemoteJWKSet(new URL(out.jwks_uri));
+  const access = await jose.jwtVerify(out.access_token, jwks, { issuer: `${url}/`, audience });
+  assert.equal(access.payload.sub, 'auth0|pm');
+  assert.deepEqual(access.payload[`${NS}/permissions`], ['read:project-list']);
+  assert.deepEqual(access.payload[`${NS}/roles`], ['Project Manager']);
+  for (const [claim, value] of Object.entries(out.claims.access_token)) assert.deepEqual(access.payload[claim], value);
+  const id = await jose.jwtVerify(out.id_token, jwks, { issuer: `${url}/`, audience: 'spa-client-id' });
+  assert.deepEqual(id.payload[`${NS}/permissions`], ['read:project-list']);
+});
