@@ -64,7 +64,9 @@ function loadAction(options = {}) {
     context,
     { filename: options.filename || 'action.js', lineOffset: -1 },
   );
-  wrapper(module.exports, options.require || builtinsOnly, module, '/action.js', '/');
+  // A pasted Action has no file of its own; a package loaded from disk knows where it is.
+  const filename = options.filename ? path.resolve(options.filename) : '/action.js';
+  wrapper(module.exports, options.require || builtinsOnly, module, filename, path.dirname(filename));
   return { exports: module.exports, logs, context };
 }
 
