@@ -177,13 +177,21 @@ test_all() {
   step "cargo clippy (host and $TARGET)"
   cargo clippy --all-targets --quiet -- -D warnings
   cargo clippy --all-targets --target "$TARGET" --quiet -- -D warnings
-  step "cargo test (host: pure core, doc tests)"
+  step "cargo test (host: pure core, login flow, doc tests, examples)"
   cargo test --quiet
+  step "a Rust backend can use the claim reader without any JS/WebAssembly crate"
+  cargo build --quiet --no-default-features --lib
+  if cargo tree --no-default-features --target "$TARGET" -e normal | grep -qE 'wasm-bindgen|js-sys|web-sys'; then
+    die "default-features = false still pulls a JS binding crate"
+  fi
   step "wasm-bindgen-test in Node (the edge)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --target "$TARGET" --test edge
   step "node:test suites against dist/"
   node --test --test-reporter=spec wasm-tests/node/
+  step "node:test suites again: dist/action-js-fallback.js where WebAssembly code generation is refused"
+  AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
+    node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js
 }
 
 demo() {
