@@ -57,8 +57,14 @@ mod native {
     }
 
     /// The verified payload, or why the token is refused.
-    fn verify(jwks_file: &str, issuer: &str, audience: &str, token: &str) -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(jwks_file).map_err(|e| format!("reading {jwks_file}: {e}"))?;
+    fn verify(
+        jwks_file: &str,
+        issuer: &str,
+        audience: &str,
+        token: &str,
+    ) -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read_to_string(jwks_file).map_err(|e| format!("reading {jwks_file}: {e}"))?;
         let jwks: JwkSet = serde_json::from_str(&text).map_err(|e| format!("JWKS: {e}"))?;
         let header = decode_header(token).map_err(|e| format!("token header: {e}"))?;
         let kid = header.kid.ok_or("the token has no kid")?;
