@@ -64,13 +64,16 @@ pub struct ResourceServer {
 }
 
 impl Event {
-    /// The user's role names: sorted, without duplicates; `[]` when `event.authorization` is absent.
+    /// The user's role names: sorted, without duplicates or empty names (which a backend's
+    /// reader would drop, see [`ClaimLayout::read`](crate::ClaimLayout::read)); `[]` when
+    /// `event.authorization` is absent.
     pub fn roles(&self) -> Vec<String> {
         let mut roles = self
             .authorization
             .as_ref()
             .and_then(|a| a.roles.clone())
             .unwrap_or_default();
+        roles.retain(|r| !r.is_empty());
         roles.sort_unstable();
         roles.dedup();
         roles

@@ -94,7 +94,7 @@ impl PermissionSet {
         let mut names: Vec<String> = self
             .0
             .iter()
-            .filter(|p| keep(p))
+            .filter(|p| !p.name.is_empty() && keep(p))
             .map(|p| p.name.clone())
             .collect();
         names.sort_unstable();

@@ -1,0 +1,298 @@
+//! What every fuzz target checks, shared by the `cargo fuzz` targets (`fuzz/fuzz_targets/`) and
+//! by `tests/fuzz_regressions.rs`, which replays the committed corpora and regressions on stable.
+//!
+//! Each check feeds outside data to one decoder and asserts more than "no panic": the decoded
+//! value keeps the invariants the rest of the Action relies on, and no error repeats a secret.
+
+// Both users include this file; not every one calls every check.
+#![allow(dead_code)]
+
+use auth0_rbac_claims::claims::{ClaimKind, ClaimPlan};
+use auth0_rbac_claims::event::{self, Event};
+use auth0_rbac_claims::mgmt::{parse_page, parse_token_answer};
+use auth0_rbac_claims::permissions::{Permission, PermissionSet};
+use auth0_rbac_claims::permit::parse_assignments;
+use auth0_rbac_claims::settings::{
+    ApiSelection, Namespace, SettingMap, SettingValue, Settings, Sources, TenantOrigin, TokenKind,
+};
+use auth0_rbac_claims::{ClaimLayout, Error};
+
+/// A target's check: panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
+/// The targets by name, for the regression replay.
+pub const TARGETS: [(&str, Check); 6] = [
+    ("settings", settings),
+    ("event", event),
+    ("mgmt_answers", mgmt_answers),
+    ("permit_answers", permit_answers),
+    ("claims_read", claims_read),
+    ("claims_roundtrip", claims_roundtrip),
+];
+
+/// Secret setting keys: their values must never be repeated by an error.
+const CREDENTIALS: [&str; 2] = ["AUTH0_CLIENT_SECRET", "PERMIT_API_KEY"];
+
+fn text(data: &[u8]) -> &str {
+    std::str::from_utf8(data).unwrap_or("")
+}
+
+fn assert_sorted_distinct_nonempty(values: &[String], what: &str) {
+    assert!(
+        values.iter().all(|v| !v.is_empty()),
+        "{what}: an empty name"
+    );
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "{what}: not sorted and distinct"
+    );
+}
+
+/// A credential value no fixed message contains.
+const CANARY: &str = "Zq7-canary-credential-9xW";
+
+fn assert_no_canary(error: &Error) {
+    for output in [
+        error.message().to_owned(),
+        error.log_line(),
+        error.deny_reason(),
+    ] {
+        assert!(
+            !output.contains(CANARY),
+            "an error repeats a credential: {output}"
+        );
+    }
+}
+
+/// Settings: the event's `secrets` and `configuration`, validated as one login would. A valid
+/// result keeps its namespace rules; an error never repeats a credential's value.
+pub fn settings(data: &[u8]) {
+    let text = text(data);
+    let (found, _) = event::from_json(text);
+    let sources = Sources {
+        options: None,
+        configuration: found.configuration.as_ref(),
+        secrets: found.secrets.as_ref(),
+    };
+    let _ = Settings::error_policy(&sources);
+    match Settings::from_sources(&sources) {
+        Ok(settings) => {
+            let ns = settings.namespace.as_str();
+            assert_eq!(Namespace::parse(ns).as_ref().map(Namespace::as_str), Ok(ns));
+            let lower = ns.to_ascii_lowercase();
+            assert!(
+                !lower.starts_with("urn:auth0"),
+                "a reserved namespace was accepted"
+            );
+            assert!(settings.http_timeout_ms > 0 && settings.deadline_ms > 0);
+            assert!(settings.max_claims_bytes <= 100_000);
+            if let Some(m) = &settings.management {
+                let origin = m.origin.as_str();
+                assert_eq!(
+                    TenantOrigin::parse(origin)
+                        .as_ref()
+                        .map(TenantOrigin::as_str),
+                    Ok(origin)
+                );
+                assert!(!m.client_secret.expose().is_empty());
+            }
+        }
+        Err(_) => {
+            // Each credential the input sets, replaced by a canary: the error must not repeat it.
+            for key in CREDENTIALS {
+                let swap = |map: Option<&SettingMap>| {
+                    map.map(|m| {
+                        let mut m = m.clone();
+                        if m.contains_key(key) {
+                            m.insert(key.to_owned(), SettingValue::from(CANARY));
+                        }
+                        m
+                    })
+                };
+                let (secrets, configuration) = (
+                    swap(found.secrets.as_ref()),
+                    swap(found.configuration.as_ref()),
+                );
+                let swapped = Sources {
+                    options: None,
+                    configuration: configuration.as_ref(),
+                    secrets: secrets.as_ref(),
+                };
+                if let Err(error) = Settings::from_sources(&swapped) {
+                    assert_no_canary(&error);
+                }
+            }
+        }
+    }
+    // The two parsers on the raw text as well.
+    if let Ok(ns) = Namespace::parse(text) {
+        assert_eq!(
+            Namespace::parse(ns.as_str())
+                .as_ref()
+                .map(Namespace::as_str),
+            Ok(ns.as_str())
+        );
+    }
+    if let Ok(origin) = TenantOrigin::parse(text) {
+        assert!(origin.as_str().starts_with("https://") || origin.as_str().starts_with("http://"));
+    }
+}
+
+/// Event decoding: roles come out sorted, distinct and non-empty; a requested API is never
+/// empty; an unreadable event is an `event_invalid` error.
+pub fn event(data: &[u8]) {
+    let (_, decoded) = event::from_json(text(data));
+    match decoded {
+        Ok(event) => {
+            assert_sorted_distinct_nonempty(&event.roles(), "roles");
+            assert!(event.requested_api() != Some(""));
+        }
+        Err(error) => assert_eq!(error.code().as_str(), "event_invalid"),
+    }
+}
+
+/// The messages an answer decoder may give: fixed texts, whatever the body. A message that
+/// varied with the body could repeat a token from it.
+fn known_messages(decode: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    // One body per serde_json error class: syntax, end of input, data (wrong type), and none.
+    ["x", "", r#"{"total":"x"}"#, "[1]", "{}", "null"]
+        .into_iter()
+        .filter_map(decode)
+        .collect()
+}
+
+/// Management API answers: a permissions page and a token answer. A page counts what it holds;
+/// a token is never empty and has a finite expiry; an error is `response_invalid` with a fixed
+/// message, which therefore cannot repeat the body (which may hold a token).
+pub fn mgmt_answers(data: &[u8]) {
+    let body = text(data);
+    let page_error = |b: &str| parse_page(b).err().map(|e| e.message().to_owned());
+    match parse_page(body) {
+        Ok(page) => {
+            assert_eq!(page.items.len(), page.count);
+        }
+        Err(error) => {
+            assert_eq!(error.code().as_str(), "response_invalid");
+            let known = known_messages(page_error);
+            assert!(
+                known.iter().any(|m| m == error.message()),
+                "a message that varies with the body: {}",
+                error.message()
+            );
+        }
+    }
+    let sent_at = 1_700_000_000_000.0;
+    let token_error = |b: &str| {
+        parse_token_answer(b, sent_at)
+            .err()
+            .map(|e| e.message().to_owned())
+    };
+    match parse_token_answer(body, sent_at) {
+        Ok(token) => {
+            assert!(token.use_until_ms().is_finite());
+            assert!(token.use_until_ms() > sent_at);
+        }
+        Err(error) => {
+            assert_eq!(error.code().as_str(), "response_invalid");
+            let known = known_messages(token_error);
+            assert!(
+                known.iter().any(|m| m == error.message()),
+                "a message that varies with the body: {}",
+                error.message()
+            );
+        }
+    }
+}
+
+/// Permit answers: role assignments of one page. Kept roles are at most the page's entries.
+pub fn permit_answers(data: &[u8]) {
+    if let Some((roles, count)) = parse_assignments(text(data), "default") {
+        assert!(roles.len() <= count);
+    }
+}
+
+fn layout() -> ClaimLayout {
+    match ClaimLayout::parse("https://fuzz.example.com") {
+        Ok(layout) => layout,
+        Err(e) => panic!("the fuzz namespace is refused: {}", e.message()),
+    }
+}
+
+/// Claim reading: any JSON payload reads as sorted, distinct, non-empty grants, and the grants
+/// answer their own questions consistently.
+pub fn claims_read(data: &[u8]) {
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let grants = layout().read(&payload);
+    assert_sorted_distinct_nonempty(grants.roles(), "roles");
+    assert_sorted_distinct_nonempty(grants.permissions(), "permissions");
+    for p in grants.permissions() {
+        assert!(grants.has_permission(p));
+    }
+    for r in grants.roles() {
+        assert!(grants.has_role(r));
+    }
+    let all: Vec<&str> = grants.permissions().iter().map(String::as_str).collect();
+    assert!(grants.has_all(all.iter().copied()));
+    assert!(grants.missing(all.iter().copied()).is_empty());
+}
+
+/// What the Action writes, a backend reads back exactly: names drawn from the input become an
+/// event's roles and a permission set; the claims the Action would set, put into a payload as
+/// JSON, read back as the same roles and permissions.
+pub fn claims_roundtrip(data: &[u8]) {
+    let text = text(data);
+    // Names: NUL-separated pieces; the first byte of each picks role or permission.
+    let mut roles = Vec::new();
+    let mut set = PermissionSet::new();
+    for piece in text.split('\0') {
+        let mut chars = piece.chars();
+        match chars.next() {
+            Some('r') => roles.push(chars.as_str().to_owned()),
+            Some(_) => set.extend([Permission::new("https://api.example.com", chars.as_str())]),
+            None => {}
+        }
+    }
+    let event_json = serde_json::json!({
+        "user": { "user_id": "auth0|fuzz" },
+        "authorization": { "roles": roles },
+    });
+    let event: Event = match serde_json::from_value(event_json) {
+        Ok(event) => event,
+        Err(e) => panic!("an event built from strings is refused: {e}"),
+    };
+    let layout = layout();
+    let roles = event.roles();
+    let permissions = set.names_for_id_token(
+        &ApiSelection::RequestedElseAll,
+        Some("https://api.example.com"),
+    );
+    let mut plan = ClaimPlan::new();
+    plan.push(
+        TokenKind::Id,
+        ClaimKind::Roles,
+        layout.roles_claim(),
+        roles.clone(),
+    );
+    plan.push(
+        TokenKind::Id,
+        ClaimKind::Permissions,
+        layout.permissions_claim(),
+        permissions.clone(),
+    );
+    let mut payload = serde_json::Map::new();
+    for claim in plan.claims() {
+        payload.insert(claim.name.clone(), serde_json::json!(claim.values));
+    }
+    // The size the plan predicts is the size serde_json writes.
+    let written: usize = plan
+        .claims()
+        .iter()
+        .map(|c| c.name.len() + serde_json::to_string(&c.values).map_or(0, |s| s.len()))
+        .sum();
+    assert_eq!(plan.bytes(TokenKind::Id), written);
+    let grants = layout.read(&serde_json::Value::Object(payload));
+    assert_eq!(grants.roles(), roles.as_slice());
+    assert_eq!(grants.permissions(), permissions.as_slice());
+}
