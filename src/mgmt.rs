@@ -350,7 +350,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
 fn too_many(read: u64) -> Error {
     Error::new(
         Code::ManagementApiError,
-        format!("the user has more permissions than the {read} this Action reads"),
+        format!("the user holds more than the {read} permission entries this Action reads, more than any token can carry: grant them through fewer roles, or set PERMISSIONS_IN=none"),
     )
 }
 
