@@ -154,8 +154,8 @@ pub fn event(data: &[u8]) {
 /// The messages an answer decoder may give: fixed texts, whatever the body. A message that
 /// varied with the body could repeat a token from it.
 fn known_messages(decode: impl Fn(&str) -> Option<String>) -> Vec<String> {
-    // One body per serde_json error class: syntax, end of input, data (wrong type), and none.
-    ["x", "", r#"{"total":"x"}"#, "[1]", "{}", "null"]
+    // Bodies for each serde_json error class (syntax, end of input, data) and for none.
+    ["x", "", "{", "[", r#"{"total":"x"}"#, "[1]", "{}", "null"]
         .into_iter()
         .filter_map(decode)
         .collect()
