@@ -288,7 +288,8 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
     pub async fn user_permissions(&self, user_id: &str) -> Result<PermissionSet> {
         let path = format!("/api/v2/users/{}/permissions", path_segment(user_id));
         let first = self.page(&path, 0).await?;
-        let mut set: PermissionSet = first.items.into_iter().collect();
+        // Every page's entries are gathered first and made a set once: sorted once, not per page.
+        let mut all = first.items;
         match first.total {
             Some(total) => {
                 let per_page = first.limit.filter(|l| *l > 0).unwrap_or(PER_PAGE as u64);
@@ -306,7 +307,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                     .try_collect()
                     .await?;
                 for items in rest {
-                    set.extend(items);
+                    all.extend(items);
                 }
             }
             None => {
@@ -319,12 +320,12 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                     }
                     let next = self.page(&path, page).await?;
                     last = next.count;
-                    set.extend(next.items);
+                    all.extend(next.items);
                     page += 1;
                 }
             }
         }
-        Ok(set)
+        Ok(all.into_iter().collect())
     }
 
     async fn page(&self, path: &str, page: u64) -> Result<Page> {
