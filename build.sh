@@ -192,6 +192,28 @@ test_all() {
   step "node:test suites again: dist/action-js-fallback.js where WebAssembly code generation is refused"
   AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
     node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js
+  step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"
+  NIGHTLY=$NIGHTLY fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
+  step "benchmark harness smoke (tiny settings; ./build.sh bench for the figures)"
+  local smoke
+  smoke=$(mktemp)
+  node bench/run.js --smoke --out "$smoke" >/dev/null
+  grep -q '^| cold start' "$smoke" && grep -q '^## Goals' "$smoke" || die "the benchmark smoke run wrote no table"
+  rm -f "$smoke"
+}
+
+# --- benchmarks and fuzzing --------------------------------------------------------------------
+
+bench() {
+  build
+  step "benchmarks: (a) dist/action.js, (b) the forum snippet, (c) hand-written JavaScript"
+  node bench/run.js
+}
+
+fuzz() {
+  ensure_rust
+  step "fuzz every target for ${1:-60} s"
+  NIGHTLY=$NIGHTLY fuzz/run.sh "${1:-60}"
 }
 
 demo() {
@@ -208,6 +230,8 @@ case "${1:-}" in
 build) build ;;
 test) test_all ;;
 demo) demo ;;
+bench) bench ;;
+fuzz) fuzz "${2:-60}" ;;
 cli)
   shift
   [ -f dist/action.js ] || build

@@ -197,16 +197,18 @@ impl Claim {
     }
 }
 
-/// Length of `s` as a JSON string literal, quotes included, as `serde_json` writes it.
+/// Length of `s` as a JSON string literal, quotes included, as `serde_json` writes it: counted
+/// on bytes (a multi-byte character is written as is), escapes adding to their one byte.
 fn json_string_len(s: &str) -> usize {
-    2 + s
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            c if (c as u32) < 0x20 => 6,
-            c => c.len_utf8(),
+    let escapes: usize = s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0..=0x1f => 5,
+            _ => 0,
         })
-        .sum::<usize>()
+        .sum();
+    2 + s.len() + escapes
 }
 
 /// The claims of one login, before any is set.

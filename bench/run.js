@@ -1,0 +1,320 @@
+// Benchmarks: auth0-rbac-claims (a) beside the forum snippet (b) and a hand-written JavaScript
+// Action (c), against the same mock tenant, in one run. Writes BENCHMARKS.md.
+//
+//   node bench/run.js                 full run (./build.sh bench), rewrites BENCHMARKS.md
+//   node bench/run.js --smoke --out F tiny settings, for ./build.sh test; writes F
+//
+// Every figure is the median of repeated runs. The mock tenant runs in another process (its CPU is
+// not the Action's); one mock answers at once, one after 20 ms per request.
+'use strict';
+
+const { fork, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { IMPLS, load, login } = require('./impls');
+const { breakdown } = require('./size-breakdown');
+
+const ROOT = path.join(__dirname, '..');
+const argv = process.argv.slice(2);
+const SMOKE = argv.includes('--smoke');
+const OUT = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : path.join(ROOT, 'BENCHMARKS.md');
+const IMPL_KEYS = Object.keys(IMPLS);
+
+// Repetitions (full / smoke).
+const R = SMOKE
+  ? { cold: 1, cpuRounds: 1, cpuLogins: { 10: 3, 100: 2, 1000: 1 }, warmup: 1, wall: 1, concurrent: 10 }
+  : { cold: 11, cpuRounds: 7, cpuLogins: { 10: 300, 100: 150, 1000: 30 }, warmup: 100, wall: 15, concurrent: 200 };
+const LATENCY_MS = 20;
+const USERS = { 'bench|3': 3, 'bench|10': 10, 'bench|100': 100, 'bench|120': 120, 'bench|500': 500, 'bench|1000': 1000 };
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+// --- the mock tenant, in its own process --------------------------------------------------------
+
+async function startMock(latencyMs) {
+  const child = fork(path.join(__dirname, 'mock-process.js'), [JSON.stringify({ latencyMs, users: USERS })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const tenant = await new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m.ready));
+    child.once('exit', (code) => reject(new Error(`mock tenant exited (${code})`)));
+  });
+  let next = 0;
+  const ask = (message) =>
+    new Promise((resolve) => {
+      const id = ++next;
+      const onMessage = (m) => {
+        if (m.id !== id) return;
+        child.off('message', onMessage);
+        resolve(m);
+      };
+      child.on('message', onMessage);
+      child.send({ ...message, id });
+    });
+  return {
+    ...tenant,
+    count: async (route) => (await ask({ op: 'count', route })).count,
+    reset: () => ask({ op: 'reset' }),
+    close: () => new Promise((resolve) => {
+      child.once('exit', resolve);
+      child.disconnect();
+    }),
+  };
+}
+
+// --- sizes ---------------------------------------------------------------------------------------
+
+const gzipBytes = (buffer) => zlib.gzipSync(buffer, { level: 9 }).length;
+
+/** Files and bytes of an installed package and its production dependencies. */
+function installedFootprint(name) {
+  const seen = new Set();
+  let bytes = 0;
+  let files = 0;
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(full);
+      } else if (entry.isFile()) {
+        bytes += fs.statSync(full).size;
+        files += 1;
+      }
+    }
+  };
+  const visit = (pkg, from) => {
+    let dir = from;
+    let manifest;
+    for (;;) {
+      const candidate = path.join(dir, 'node_modules', pkg, 'package.json');
+      if (fs.existsSync(candidate)) {
+        manifest = candidate;
+        break;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return;
+      dir = up;
+    }
+    const pkgDir = path.dirname(manifest);
+    if (seen.has(pkgDir)) return;
+    seen.add(pkgDir);
+    walk(pkgDir);
+    for (const dep of Object.keys(JSON.parse(fs.readFileSync(manifest, 'utf8')).dependencies || {})) visit(dep, pkgDir);
+  };
+  visit(name, ROOT);
+  return { packages: seen.size, files, bytes };
+}
+
+function sizes() {
+  const result = {};
+  for (const key of IMPL_KEYS) {
+    const source = fs.readFileSync(path.join(ROOT, IMPLS[key].file));
+    result[key] = { bytes: source.length, gzip: gzipBytes(source) };
+  }
+  result.snippet.installs = installedFootprint('auth0');
+  result.snippet.sdkVersion = JSON.parse(fs.readFileSync(require.resolve('auth0/package.json', { paths: [ROOT] }), 'utf8')).version;
+  return result;
+}
+
+/**
+ * Where the module's bytes go: the wasm-bindgen output optimised as build.sh does (same
+ * features), but keeping the function names.
+ */
+function moduleBreakdown() {
+  const input = path.join(ROOT, 'target/shipped/action/bindgen/auth0_rbac_claims_bg.wasm');
+  if (!fs.existsSync(input)) return null;
+  const output = path.join(os.tmpdir(), `auth0-rbac-claims-named-${process.pid}.wasm`);
+  const features = ['--enable-sign-ext', '--enable-mutable-globals', '--enable-bulk-memory', '--enable-bulk-memory-opt', '--enable-nontrapping-float-to-int', '--enable-reference-types', '--enable-multivalue', '--enable-call-indirect-overlong'];
+  execFileSync(path.join(ROOT, 'node_modules/.bin/wasm-opt'), ['-Oz', '--mvp-features', ...features, '-g', input, '-o', output]);
+  try {
+    return breakdown(output);
+  } finally {
+    fs.rmSync(output, { force: true });
+  }
+}
+
+// --- measurements -------------------------------------------------------------------------------
+
+function coldStart(impl, tenant, userId) {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'cold-start.js'), impl, JSON.stringify(tenant), userId], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+async function cpuPerLogin(impl, tenant, userId) {
+  const n = R.cpuLogins[USERS[userId]];
+  const args = [path.join(__dirname, 'cpu.js'), impl, JSON.stringify(tenant), userId, String(R.warmup), String(n), String(R.cpuRounds)];
+  const { perRound, delivered } = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+  return { ms: median(perRound), delivered };
+}
+
+async function requestsPerLogin(impl, tenant, userId) {
+  const instance = load(impl, tenant.url);
+  await tenant.reset();
+  const first = await login(instance, tenant, userId);
+  const firstCount = await tenant.count('*');
+  await tenant.reset();
+  const steady = await login(instance, tenant, userId);
+  const steadyCount = await tenant.count('*');
+  return { first: firstCount, steady: steadyCount, delivered: steady.permissions, denied: first.denied || steady.denied };
+}
+
+async function wallPerLogin(impl, tenant, userId) {
+  const instance = load(impl, tenant.url);
+  const first = await login(instance, tenant, userId); // token cached from here on
+  const times = [];
+  let delivered = first.permissions;
+  for (let i = 0; i < R.wall; i++) {
+    const r = await login(instance, tenant, userId);
+    times.push(r.ms);
+    delivered = r.permissions;
+  }
+  return { ms: median(times), delivered };
+}
+
+async function concurrentLogins(impl, tenant, userId) {
+  const instance = load(impl, tenant.url);
+  await tenant.reset();
+  const results = await Promise.all(Array.from({ length: R.concurrent }, () => login(instance, tenant, userId)));
+  const times = results.map((r) => r.ms);
+  return {
+    tokenRequests: await tenant.count('token'),
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    denied: results.filter((r) => r.denied !== null).length,
+  };
+}
+
+// --- report -------------------------------------------------------------------------------------
+
+const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
+
+function machine() {
+  let rustc = 'unknown';
+  try {
+    rustc = execFileSync('rustc', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // Not needed for the figures.
+  }
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0] ? cpus[0].model : 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ${rustc}`;
+}
+
+function render(m) {
+  const [a, b, c] = IMPL_KEYS;
+  const row = (label, values, unit, digits) => {
+    const [va, vb, vc] = values;
+    return `| ${label} | ${fmt(va, digits)}${unit} | ${fmt(vb, digits)}${unit} | ${fmt(vc, digits)}${unit} | ${ratio(va, vb)} | ${ratio(va, vc)} |`;
+  };
+  const by = (f) => IMPL_KEYS.map((k) => f(k));
+  const s = m.sizes;
+  const lines = [];
+  lines.push('# Benchmarks');
+  lines.push('');
+  lines.push(`Written by \`./build.sh bench\` (\`node bench/run.js\`) on ${m.date}${SMOKE ? ' — SMOKE RUN, figures not meaningful' : ''}.`);
+  lines.push('');
+  lines.push('- **(a)** auth0-rbac-claims: `dist/action.js` (Rust → WebAssembly, shim).');
+  lines.push(`- **(b)** the forum-snippet approach: \`bench/forum-snippet-action.js\`, the official \`auth0\` SDK (${s.snippet.sdkVersion}) ManagementClient built on every login, one page of 50 permissions.`);
+  lines.push('- **(c)** a careful hand-written JavaScript Action with the same behaviour as (a): `bench/handwritten-action.js` (cached token, every page, filtering).');
+  lines.push('');
+  lines.push(`Machine: ${m.machine}. Each Action runs in a \`vm\` context as Auth0 loads it (js-shim/local/sandbox.js); the mock tenant runs in another Node process on loopback. Medians of repeated runs, all measured side by side in this one run; ratios are (a) divided by the other.`);
+  lines.push('');
+  lines.push('| figure | (a) ours | (b) snippet | (c) hand-written | a/b | a/c |');
+  lines.push('|---|---|---|---|---|---|');
+  lines.push(`| deployable size, bytes | ${s.ours.bytes} | ${s.snippet.bytes} + \`auth0\` installed: ${s.snippet.installs.bytes} bytes in ${s.snippet.installs.files} files, ${s.snippet.installs.packages} packages | ${s.handwritten.bytes} | ${ratio(s.ours.bytes, s.snippet.bytes + s.snippet.installs.bytes)} | ${ratio(s.ours.bytes, s.handwritten.bytes)} |`);
+  lines.push(`| deployable size, gzip | ${s.ours.gzip} | ${s.snippet.gzip} + the package | ${s.handwritten.gzip} | – | ${ratio(s.ours.gzip, s.handwritten.gzip)} |`);
+  lines.push(row(`cold start: fresh process, load + first login, ms (n=${R.cold})`, by((k) => m.cold[k].ms), '', 1));
+  for (const n of [10, 100, 1000]) lines.push(row(`CPU per warm login, ${n} permissions, ms${n === 1000 ? ' ((b) reads 50 of them)' : ''}`, by((k) => m.cpu[n][k].ms), '', 3));
+  lines.push(`| Management API requests, first login (3 / 120 permissions) | ${by((k) => `${m.requests[3][k].first} / ${m.requests[120][k].first}`).join(' | ')} | – | – |`);
+  lines.push(`| Management API requests, steady state (3 / 120 permissions) | ${by((k) => `${m.requests[3][k].steady} / ${m.requests[120][k].steady}`).join(' | ')} | – | – |`);
+  for (const n of [120, 500]) lines.push(row(`wall time per login, ${n} permissions, ${LATENCY_MS} ms per request, ms`, by((k) => m.wall[n][k].ms), '', 1));
+  for (const n of [120, 500]) lines.push(`| … in round trips of ${LATENCY_MS} ms, ${n} permissions | ${by((k) => fmt(m.wall[n][k].ms / LATENCY_MS, 1)).join(' | ')} | – | – |`);
+  lines.push(`| ${R.concurrent} concurrent logins in one cold instance (10 permissions, ${LATENCY_MS} ms): token requests | ${by((k) => m.concurrent[k].tokenRequests).join(' | ')} | – | – |`);
+  lines.push(row(`… per-login p50, ms`, by((k) => m.concurrent[k].p50), '', 1));
+  lines.push(row(`… per-login p99, ms`, by((k) => m.concurrent[k].p99), '', 1));
+  lines.push(`| permissions delivered (user with 120 / 1000) | ${by((k) => `${m.requests[120][k].delivered} / ${m.cpu[1000][k].delivered}`).join(' | ')} | – | – |`);
+  lines.push('');
+  if (m.breakdown) {
+    const b = m.breakdown;
+    const total = b.codeBytes;
+    lines.push('## Where the module\'s bytes go');
+    lines.push('');
+    lines.push(`The optimised module (before brotli and Z85) has ${b.codeBytes} bytes of code in ${b.functions} functions and ${b.dataBytes} bytes of data. Code per crate, from the name section of the same wasm-opt -Oz output (\`node bench/size-breakdown.js\`); generic code instantiated for our types (serde decoders, async state machines) counts as ours, under the module that names it first:`);
+    lines.push('');
+    lines.push('| code of | bytes | share |');
+    lines.push('|---|---|---|');
+    let rest = 0;
+    for (const g of b.groups) {
+      if (g.bytes / total < 0.01) rest += g.bytes;
+      else lines.push(`| ${g.group} | ${g.bytes} | ${((100 * g.bytes) / total).toFixed(1)} % |`);
+    }
+    lines.push(`| everything under 1 % each | ${rest} | ${((100 * rest) / total).toFixed(1)} % |`);
+    lines.push('');
+    lines.push(`Largest functions: ${b.largest.map((f) => `\`${f.name.length > 90 ? `${f.name.slice(0, 87)}…` : f.name}\` ${f.size}`).join('; ')}.`);
+    lines.push('');
+  }
+  lines.push('## Goals');
+  lines.push('');
+  lines.push('| goal | figure | met |');
+  lines.push('|---|---|---|');
+  for (const g of goals(m)) lines.push(`| ${g.goal} | ${g.figure} | ${g.met ? 'yes' : '**no**'} |`);
+  lines.push('');
+  lines.push(fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8').trim());
+  lines.push('');
+  return `${lines.join('\n')}\n`;
+}
+
+function goals(m) {
+  const cold = (k) => m.cold[k].ms;
+  const cpu = (k) => m.cpu[1000][k].ms;
+  const rt500 = m.wall[500].ours.ms / LATENCY_MS;
+  return [
+    { goal: '`dist/action.js` ≤ 50,000 bytes', figure: `${m.sizes.ours.bytes} bytes`, met: m.sizes.ours.bytes <= 50000 },
+    { goal: 'cold start ≤ 1/2 of (b)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('snippet'))} ms (${ratio(cold('ours'), cold('snippet'))})`, met: cold('ours') <= cold('snippet') / 2 },
+    { goal: 'cold start ≤ 1.5× of (c)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('handwritten'))} ms (${ratio(cold('ours'), cold('handwritten'))})`, met: cold('ours') <= 1.5 * cold('handwritten') },
+    { goal: 'CPU per login at 1000 permissions ≤ 1.2× of (c)', figure: `${fmt(cpu('ours'), 3)} ms vs ${fmt(cpu('handwritten'), 3)} ms (${ratio(cpu('ours'), cpu('handwritten'))})`, met: cpu('ours') <= 1.2 * cpu('handwritten') },
+    { goal: 'steady-state requests per login = 1 for ≤ 50 permissions', figure: `${m.requests[3].ours.steady} (3 permissions)`, met: m.requests[3].ours.steady === 1 },
+    { goal: 'wall time at 500 permissions ≤ 3 round trips', figure: `${fmt(m.wall[500].ours.ms)} ms = ${fmt(rt500)} round trips of ${LATENCY_MS} ms`, met: rt500 <= 3 },
+  ];
+}
+
+// --- run ----------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  const zero = await startMock(0);
+  const slow = await startMock(LATENCY_MS);
+  const m = { date: new Date().toISOString().slice(0, 10), machine: machine(), sizes: sizes(), breakdown: moduleBreakdown(), cold: {}, cpu: { 10: {}, 100: {}, 1000: {} }, requests: { 3: {}, 120: {} }, wall: { 120: {}, 500: {} }, concurrent: {} };
+  try {
+    // Cold starts interleave the implementations, so drift on a noisy machine hits all alike.
+    const cold = Object.fromEntries(IMPL_KEYS.map((k) => [k, []]));
+    for (let i = 0; i < R.cold; i++) for (const k of IMPL_KEYS) cold[k].push(coldStart(k, zero, 'bench|10').ms);
+    for (const k of IMPL_KEYS) m.cold[k] = { ms: median(cold[k]) };
+    for (const n of [10, 100, 1000]) for (const k of IMPL_KEYS) m.cpu[n][k] = await cpuPerLogin(k, zero, `bench|${n}`);
+    for (const n of [3, 120]) for (const k of IMPL_KEYS) m.requests[n][k] = await requestsPerLogin(k, zero, `bench|${n}`);
+    for (const n of [120, 500]) for (const k of IMPL_KEYS) m.wall[n][k] = await wallPerLogin(k, slow, `bench|${n}`);
+    for (const k of IMPL_KEYS) m.concurrent[k] = await concurrentLogins(k, slow, 'bench|10');
+  } finally {
+    await Promise.all([zero.close(), slow.close()]);
+  }
+  fs.writeFileSync(OUT, render(m));
+  process.stdout.write(`${render(m)}\n(${((Date.now() - started) / 1000).toFixed(0)} s; written to ${path.relative(process.cwd(), OUT) || OUT})\n`);
+  return m;
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+module.exports = { main, median, percentile };
