@@ -25,7 +25,7 @@ const IMPL_KEYS = Object.keys(IMPLS);
 // Repetitions (full / smoke).
 const R = SMOKE
   ? { cold: 1, cpuRounds: 1, cpuLogins: { 10: 3, 100: 2, 1000: 1 }, warmup: 1, wall: 1, concurrent: 10 }
-  : { cold: 11, cpuRounds: 7, cpuLogins: { 10: 300, 100: 150, 1000: 30 }, warmup: 100, wall: 15, concurrent: 200 };
+  : { cold: 11, cpuRounds: 9, cpuLogins: { 10: 300, 100: 150, 1000: 50 }, warmup: 100, wall: 15, concurrent: 200 };
 const LATENCY_MS = 20;
 const USERS = { 'bench|3': 3, 'bench|10': 10, 'bench|100': 100, 'bench|120': 120, 'bench|500': 500, 'bench|1000': 1000 };
 
@@ -148,11 +148,19 @@ function coldStart(impl, tenant, userId) {
   return JSON.parse(out);
 }
 
-async function cpuPerLogin(impl, tenant, userId) {
+/** CPU per login of every implementation; rounds interleave them (a, b, c, a, b, c, …). */
+function cpuPerLogin(tenant, userId) {
   const n = R.cpuLogins[USERS[userId]];
-  const args = [path.join(__dirname, 'cpu.js'), impl, JSON.stringify(tenant), userId, String(R.warmup), String(n), String(R.cpuRounds)];
-  const { perRound, delivered } = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
-  return { ms: median(perRound), delivered };
+  const rounds = Object.fromEntries(IMPL_KEYS.map((k) => [k, { times: [], delivered: 0 }]));
+  for (let r = 0; r < R.cpuRounds; r++) {
+    for (const k of IMPL_KEYS) {
+      const args = [path.join(__dirname, 'cpu.js'), k, JSON.stringify(tenant), userId, String(R.warmup), String(n), '1'];
+      const { perRound, delivered } = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+      rounds[k].times.push(...perRound);
+      rounds[k].delivered = delivered;
+    }
+  }
+  return Object.fromEntries(IMPL_KEYS.map((k) => [k, { ms: median(rounds[k].times), delivered: rounds[k].delivered }]));
 }
 
 async function requestsPerLogin(impl, tenant, userId) {
@@ -298,7 +306,7 @@ async function main() {
     const cold = Object.fromEntries(IMPL_KEYS.map((k) => [k, []]));
     for (let i = 0; i < R.cold; i++) for (const k of IMPL_KEYS) cold[k].push(coldStart(k, zero, 'bench|10').ms);
     for (const k of IMPL_KEYS) m.cold[k] = { ms: median(cold[k]) };
-    for (const n of [10, 100, 1000]) for (const k of IMPL_KEYS) m.cpu[n][k] = await cpuPerLogin(k, zero, `bench|${n}`);
+    for (const n of [10, 100, 1000]) m.cpu[n] = cpuPerLogin(zero, `bench|${n}`);
     for (const n of [3, 120]) for (const k of IMPL_KEYS) m.requests[n][k] = await requestsPerLogin(k, zero, `bench|${n}`);
     for (const n of [120, 500]) for (const k of IMPL_KEYS) m.wall[n][k] = await wallPerLogin(k, slow, `bench|${n}`);
     for (const k of IMPL_KEYS) m.concurrent[k] = await concurrentLogins(k, slow, 'bench|10');
