@@ -25,6 +25,7 @@ readonly TARGET=wasm32-unknown-unknown
 # Pinned to a date, so the build is reproducible. Host checks and tests use stable.
 readonly NIGHTLY=nightly-2026-10-30
 readonly SIZE_LIMIT=100000 # bytes: Auth0's Action source limit
+readonly CARGO_DENY_VERSION=0.20.2
 readonly CRATE=auth0_rbac_claims
 readonly OUT=target/shipped
 
@@ -184,6 +185,11 @@ test_all() {
   if cargo tree --no-default-features --target "$TARGET" -e normal | grep -qE 'wasm-bindgen|js-sys|web-sys'; then
     die "default-features = false still pulls a JS binding crate"
   fi
+  step "dependency licences and bans (cargo deny $CARGO_DENY_VERSION, offline: deny.toml)"
+  if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$CARGO_DENY_VERSION" ]; then
+    cargo install cargo-deny --version "=$CARGO_DENY_VERSION" --locked
+  fi
+  cargo deny check licenses bans
   step "wasm-bindgen-test in Node (the edge)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --target "$TARGET" --test edge
