@@ -197,7 +197,8 @@ test_all() {
   node --test --test-reporter=spec wasm-tests/node/
   step "node:test suites again: dist/action-js-fallback.js where WebAssembly code generation is refused"
   AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
-    node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js
+    node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js \
+    wasm-tests/node/limits.test.js
   step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"
   NIGHTLY=$NIGHTLY fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
   step "benchmark harness smoke (tiny settings; ./build.sh bench for the figures)"
