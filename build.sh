@@ -200,7 +200,7 @@ test_all() {
     node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js \
     wasm-tests/node/limits.test.js
   step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"
-  NIGHTLY=$NIGHTLY fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
+  env NIGHTLY="$NIGHTLY" fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
   step "benchmark harness smoke (tiny settings; ./build.sh bench for the figures)"
   local smoke
   smoke=$(mktemp)
@@ -220,7 +220,7 @@ bench() {
 fuzz() {
   ensure_rust
   step "fuzz every target for ${1:-60} s"
-  NIGHTLY=$NIGHTLY fuzz/run.sh "${1:-60}"
+  env NIGHTLY="$NIGHTLY" fuzz/run.sh "${1:-60}"
 }
 
 demo() {
