@@ -75,4 +75,4 @@ async function login(instance, tenant, userId, audience) {
   return { ms, denied: outcome.denied, permissions: Array.isArray(delivered) ? delivered.length : 0 };
 }
 
-module.exports = { IMPLS, NAMESPACE, load, login, eventFor };
+module.exports = { IMPLS, load, login };

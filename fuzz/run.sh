@@ -12,8 +12,8 @@ cd "$(dirname "$0")"
 
 seconds=${1:-60}
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "fuzz: SECONDS must be a positive whole number" >&2; exit 2; }
-# libFuzzer needs nightly (-Zsanitizer); the same pinned nightly that builds the shipped module.
-nightly=${NIGHTLY:-nightly-2026-10-30}
+# libFuzzer needs nightly (-Zsanitizer): the one build.sh pins for the shipped module.
+nightly=${NIGHTLY:-$(sed -n 's/^readonly NIGHTLY=//p' ../build.sh)}
 readonly CARGO_FUZZ_VERSION=0.13.2
 targets=(settings event mgmt_answers permit_answers claims_read claims_roundtrip)
 

@@ -65,14 +65,14 @@ function bindingsFactory(glue, name, { translated = false } = {}) {
   // one character at a time while they are ASCII; a 12 KB page of permissions costs more there
   // than in parsing it. Past 64 characters, take the glue's own other path: one native
   // TextEncoder.encode and one copy. Same bytes either way.
-  let fastStrings = replaceOnce(inner, 'if (realloc === undefined) {', 'if (realloc === undefined || arg.length > 64) {', 'wasm-bindgen string passing');
+  let patched = replaceOnce(inner, 'if (realloc === undefined) {', 'if (realloc === undefined || arg.length > 64) {', 'wasm-bindgen string passing');
   // The glue renews its cached views of the module's memory when the old buffer is detached,
   // which growing a WebAssembly memory does. The JavaScript translation grows by copying into a
   // new buffer and leaves the old one attached, so the views would go stale (and Node 22's
   // `detached === false` would keep the DataView stale too). Renew on any change of buffer.
-  fastStrings = replaceOnce(fastStrings, 'cachedUint8ArrayMemory0.byteLength === 0', 'cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer', 'wasm-bindgen memory view');
-  fastStrings = replaceOnce(
-    fastStrings,
+  patched = replaceOnce(patched, 'cachedUint8ArrayMemory0.byteLength === 0', 'cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer', 'wasm-bindgen memory view');
+  patched = replaceOnce(
+    patched,
     'cachedDataViewMemory0.buffer.detached === true || (cachedDataViewMemory0.buffer.detached === undefined && cachedDataViewMemory0.buffer !== wasm.memory.buffer)',
     'cachedDataViewMemory0.buffer !== wasm.memory.buffer',
     'wasm-bindgen memory view',
@@ -80,7 +80,7 @@ function bindingsFactory(glue, name, { translated = false } = {}) {
   return [
     `function ${name}(TextDecoder, TextEncoder, queueMicrotask) {`,
     '  return (function (exports) {',
-    fastStrings,
+    patched,
     '  })({ __proto__: null });',
     '}',
   ].join('\n');
