@@ -48,7 +48,7 @@ function paged(items, query, key) {
  * rateLimit ({burst, perSecond} token bucket for /api/v2; off when null), seed (fault PRNG), port.
  */
 async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, rateLimit = null, seed = 1, port = 0 } = {}) {
-  const signer = createSigner();
+  const signer = await createSigner();
   const faults = createFaults({ seed });
   const clients = new Map();
   const newClient = (scope) => {

@@ -3,11 +3,14 @@
 'use strict';
 
 const crypto = require('node:crypto');
+const { promisify } = require('node:util');
 
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
-function createSigner() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+// The key pair is generated asynchronously: Node 20's generateKeyPairSync can deadlock when a
+// garbage collection runs inside it (seen here: the process hung in the key job's destructor).
+async function createSigner() {
+  const { privateKey, publicKey } = await promisify(crypto.generateKeyPair)('rsa', { modulusLength: 2048 });
   const kid = crypto.randomBytes(8).toString('hex');
   const jwk = { ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
   return {
