@@ -27,38 +27,42 @@ const CRATE = 'auth0_rbac_claims';
 const read = (p) => fs.readFileSync(p, 'utf8');
 const built = (variant, file) => path.join(buildDir, variant, file);
 
+// Each patch of generated code must match exactly once: a patch that stops matching, or that
+// would also change a second place, fails the build instead of shipping a half-patched glue.
 function replaceOnce(text, search, replacement, what) {
-  if (!text.includes(search)) throw new Error(`unexpected ${what}: '${search.slice(0, 60)}' not found`);
-  return text.replace(search, replacement);
+  const count = text.split(search).length - 1;
+  if (count !== 1) throw new Error(`unexpected ${what}: '${search.slice(0, 60)}' found ${count} times, expected once`);
+  return text.replace(search, () => replacement);
 }
 
 // wasm-bindgen --target no-modules emits `let wasm_bindgen = (function(exports) { … })({…});`.
 // Turn it into a factory so every call yields fresh glue state, and let the shim supply the few
 // globals the glue needs at load time (a bare vm context has no TextDecoder) and the microtask
-// hook through which traps are caught. The glue's browser loaders are never used: with
-// `__wbg_init` no longer returned, the minifier drops them. For the translated module, add
-// `initTranslated`, which hands the glue the exports of the JavaScript module instead of a
-// WebAssembly instance.
-function bindingsFactory(glue, name, { translated = false } = {}) {
+// hook through which traps are caught. The glue's own loaders (`initSync`, `__wbg_init`) are
+// replaced by `instantiate(createExports)`, which hands the glue the exports of a WebAssembly
+// instance or of the module translated to JavaScript. `initSync` cannot be used: it tells its
+// argument forms apart with `Object.getPrototypeOf(x) === Object.prototype`, which is false for
+// an object literal compiled in another realm than the `Object` it names (Auth0's test loader
+// does exactly that), and every login would then be denied. With the loaders no longer returned,
+// the minifier drops them.
+function bindingsFactory(glue, name) {
   const head = 'let wasm_bindgen = (function(exports) {';
   const tail = '})({ __proto__: null });';
   const body = glue.trimEnd();
   if (!body.startsWith(head) || !body.endsWith(tail)) {
     throw new Error('unexpected wasm-bindgen output: is wasm-bindgen still run with --target no-modules?');
   }
-  const init = 'return Object.assign(__wbg_init, { initSync }, exports);';
+  // wasm-bindgen 0.2.130, crates/cli-support/src/js/mod.rs (`generate_no_modules` footer).
   const inner = replaceOnce(
     body.slice(head.length, body.length - tail.length),
-    init,
-    translated
-      ? [
-          'function initTranslated(createModule) {',
-          '  if (wasm !== undefined) return wasm;',
-          '  return __wbg_finalize_init({ exports: createModule(__wbg_get_imports()) }, undefined);',
-          '}',
-          'return Object.assign({ initTranslated }, exports);',
-        ].join('\n')
-      : 'return Object.assign({ initSync }, exports);',
+    'return Object.assign(__wbg_init, { initSync }, exports);',
+    [
+      'function instantiate(createExports) {',
+      '  if (wasm !== undefined) return wasm;',
+      '  return __wbg_finalize_init({ exports: createExports(__wbg_get_imports()) }, undefined);',
+      '}',
+      'return Object.assign({ instantiate }, exports);',
+    ].join('\n'),
     'wasm-bindgen output',
   );
   // Strings passed into the module (event JSON, every response body) are copied by the glue
@@ -110,7 +114,7 @@ const wasmEngine = {
   create(queueMicrotask) {
     compiled = compiled || new WebAssembly.Module(loadWasm());
     const bindings = createBindings(TextDecoder, TextEncoder, queueMicrotask);
-    bindings.initSync({ module: compiled });
+    bindings.instantiate((imports) => new WebAssembly.Instance(compiled, imports).exports);
     return bindings;
   },
 };`;
@@ -120,7 +124,7 @@ const jsEngine = {
   name: 'javascript',
   create(queueMicrotask) {
     const bindings = createTranslatedBindings(TextDecoder, TextEncoder, queueMicrotask);
-    bindings.initTranslated(loadTranslatedModule());
+    bindings.instantiate(loadTranslatedModule());
     return bindings;
   },
 };`;
@@ -146,7 +150,7 @@ async function main() {
   const shim = read(path.join(here, 'shim.js'));
   const z85 = read(path.join(here, 'z85.js')).split('// --- build side')[0];
   const translated = translatedModuleFactory(read(built('mvp', `${CRATE}.wasm2js.js`)));
-  const translatedGlue = bindingsFactory(read(built('mvp', `bindgen/${CRATE}.js`)), 'createTranslatedBindings', { translated: true });
+  const translatedGlue = bindingsFactory(read(built('mvp', `bindgen/${CRATE}.js`)), 'createTranslatedBindings');
 
   // dist/action.js — brotli at its densest, then Z85 (5 characters per 4 bytes, none of them a
   // quote or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit.
@@ -219,6 +223,32 @@ async function main() {
   pkg.version = version;
   fs.writeFileSync(path.join(npmDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   fs.copyFileSync(path.join(here, 'npm', 'README.md'), path.join(npmDir, 'README.md'));
+
+  checkHandlers([
+    path.join(distDir, 'action.js'),
+    path.join(distDir, 'action-js-fallback.js'),
+    path.join(npmDir, 'index.js'),
+  ]);
+}
+
+// Auth0's loader refuses a handler that is not an async function (`fn.constructor.name ===
+// 'AsyncFunction'`), and a minifier may turn `async function` into something else. Load each
+// built file as CommonJS and check every handler it exports, including what `postLogin(options)`
+// returns in the package form. Loading defines functions only: nothing is instantiated.
+function checkHandlers(files) {
+  const vm = require('node:vm');
+  const { createRequire } = require('node:module');
+  for (const file of files.map((f) => path.resolve(f))) {
+    const module = { exports: {} };
+    vm.compileFunction(read(file), ['module', 'exports', 'require'], { filename: file })(module, module.exports, createRequire(file));
+    const handlers = { onExecutePostLogin: module.exports.onExecutePostLogin };
+    if (typeof module.exports.postLogin === 'function') handlers['postLogin(options)'] = module.exports.postLogin({});
+    for (const [name, fn] of Object.entries(handlers)) {
+      if (typeof fn !== 'function' || fn.constructor.name !== 'AsyncFunction') {
+        throw new Error(`${file}: ${name} is not an async function after the build; Auth0's loader would refuse it`);
+      }
+    }
+  }
 }
 
 main().catch((error) => {

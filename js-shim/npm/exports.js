@@ -12,7 +12,10 @@ exports.postLogin = (options) => {
     throw new TypeError('postLogin(options): options must be an object of settings');
   }
   const frozen = JSON.parse(JSON.stringify(options));
-  return (event, api) => run(event, api, frozen);
+  // An async function, as Auth0's loader requires of the handler it is exported as.
+  return async function onExecutePostLogin(event, api) {
+    return run(event, api, frozen);
+  };
 };
 
 function namespaceOf(options) {
