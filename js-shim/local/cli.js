@@ -8,7 +8,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { startMockTenant } = require('./mock');
 const { createInstance, runLogin, formatLogin } = require('./runner');
-const { makeEvent, DEFAULT_ACTION } = require('./sandbox');
+const { makeEvent, DEFAULT_ACTION, SHAPES } = require('./sandbox');
 const { managementClient, deploy, exportDeployCli } = require('./deploy');
 
 const DEFAULT_NAMESPACE = 'https://myapp.example.com';
@@ -29,6 +29,9 @@ commands
               --set KEY=VALUE    any setting (repeatable; takes precedence like code options)
               --times N          run N logins in the same instance (shows the steady state)
               --action FILE      the Action to run (default dist/action.js)
+              --shape S          how the Action is loaded: production (default: one realm, as
+                                 Auth0 runs it), test-loader (Auth0's published test loader,
+                                 another realm), or context (a fresh vm context)
               --json             machine-readable output
   serve     start the mock tenant and print its URL and credentials; Ctrl-C stops it
               --port N --latency MS
@@ -136,7 +139,8 @@ async function run(values) {
       const { user, roles } = await realUser(settings, values.user);
       base = { event: makeEvent({ user, roles, audience: values.audience, secrets: settings }) };
     }
-    const instance = createInstance({ source });
+    if (values.shape && !SHAPES.includes(values.shape)) fail(`--shape must be one of ${SHAPES.join(', ')}`);
+    const instance = createInstance({ source, shape: values.shape || 'production' });
     const results = [];
     for (let i = 0; i < times; i++) {
       const login = base.event
@@ -287,6 +291,7 @@ async function main(argv) {
       latency: { type: 'string' },
       name: { type: 'string' },
       format: { type: 'string' },
+      shape: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -15,7 +15,7 @@ const LIMITS = [
  * One Action instance (module loaded once, like Auth0's Node 22 runtime) with a trigger-wide
  * api.cache. `fetch` is wrapped to record every request the Action sends.
  */
-function createInstance({ source, wasm, cache = createCache() } = {}) {
+function createInstance({ source, wasm, shape, cache = createCache() } = {}) {
   const requests = [];
   const recordingFetch = async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input.url);
@@ -34,7 +34,7 @@ function createInstance({ source, wasm, cache = createCache() } = {}) {
       entry.ms = performance.now() - started;
     }
   };
-  const action = loadAction({ source, wasm, globals: { fetch: recordingFetch } });
+  const action = loadAction({ source, wasm, shape, globals: { fetch: recordingFetch } });
   return { action, cache, requests };
 }
 
@@ -54,7 +54,7 @@ async function runLogin(instance, { event, userId, user = {}, roles, audience, s
   const withOptions = options && Object.keys(options).length > 0;
   const report = withOptions
     ? await instance.action.exports[INTERNALS].run(loginEvent, api, options)
-    : await instance.action.exports.onExecutePostLogin(loginEvent, api);
+    : await instance.action.execute('onExecutePostLogin', loginEvent, api);
   const ms = performance.now() - started;
   const outcome = api.finish();
   const token = (claims, kind) => ({

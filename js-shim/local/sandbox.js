@@ -1,7 +1,14 @@
 // An Auth0-like sandbox for post-login Actions (trigger v3), for local runs and tests.
 //
-// loadAction() evaluates an Action from its source text the way Auth0 runs one: a CommonJS
-// module in its own vm context, where `require` resolves only Node built-ins and no file is read.
+// loadAction() loads an Action from its source text the way Auth0's loader does (the post-login
+// v3 harness in Auth0's `auth0/auth0-actions` repository, generated from its runtime): the text
+// inside a CommonJS wrapper compiled with `vm.compileFunction`, `module.createRequire(file)` as
+// `require`, and a handler that must be an async function. Three shapes:
+//   production   one realm, as Auth0's production runtime ("there's only one realm");
+//   test-loader  `parsingContext = vm.createContext(globalThis)`, as Auth0's published test loader
+//                on Node 20 and later: globals come from the main realm, object literals do not;
+//   context      a fresh vm context holding only chosen globals: the strictest about globals,
+//                and the only shape that can refuse WebAssembly code generation.
 // createApi() builds the `api` object with Auth0's documented semantics (auth0-facts.md §2, §4):
 // api.cache limits and `set` results, claim names Auth0 drops silently, the 100 KB custom-claims
 // limit that fails a login, and access.deny. makeEvent() builds a complete, realistic event.
@@ -9,17 +16,22 @@
 
 const vm = require('node:vm');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
-const { builtinModules } = require('node:module');
+const { builtinModules, createRequire } = require('node:module');
 
-// The Action the sandbox loads by default, and whether the runtime allows WebAssembly. The test
-// suites run a second time with AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js and
-// AUTH0_RBAC_CLAIMS_NO_WASM=1: the JavaScript translation in a context that refuses WebAssembly.
+// The Action the sandbox loads by default, whether the runtime allows WebAssembly (context shape
+// only), and the shape. The test suites run once per shape (AUTH0_RBAC_CLAIMS_SHAPE), and again
+// with AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js and AUTH0_RBAC_CLAIMS_NO_WASM=1.
 const DEFAULT_ACTION = path.resolve(process.env.AUTH0_RBAC_CLAIMS_ACTION || path.join(__dirname, '..', '..', 'dist', 'action.js'));
 const WASM_ALLOWED = process.env.AUTH0_RBAC_CLAIMS_NO_WASM !== '1';
+const SHAPES = ['production', 'test-loader', 'context'];
+const DEFAULT_SHAPE = process.env.AUTH0_RBAC_CLAIMS_SHAPE || 'production';
+if (!SHAPES.includes(DEFAULT_SHAPE)) throw new Error(`AUTH0_RBAC_CLAIMS_SHAPE must be one of ${SHAPES.join(', ')}`);
 
-// Globals of Auth0's Node runtime that an Action may use. Passing the host's own objects keeps
-// fetch, its Response and its errors in one realm, as they are in a real Node process.
+// Globals of Auth0's Node runtime that an Action may use, for the context shape. Passing the
+// host's own objects keeps fetch, its Response and its errors in one realm, as they are in a
+// real Node process.
 const NODE_GLOBALS = [
   'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate',
   'clearImmediate', 'queueMicrotask', 'structuredClone', 'fetch', 'Request', 'Response', 'Headers',
@@ -28,19 +40,47 @@ const NODE_GLOBALS = [
   'btoa', 'Error', 'TypeError', 'RangeError', 'SyntaxError',
 ];
 
+// Where a pasted Action "lives": a directory without node_modules, so that `require` finds
+// Node's built-ins and nothing else, as for an Action without dependencies.
+const PASTED_FILENAME = path.join(os.tmpdir(), 'auth0-rbac-claims-pasted-action', 'action.js');
+
+let testLoaderContext;
+// Auth0's test loader contextifies the main realm's global object itself; doing it once per
+// process is enough (a second createContext of the same object returns it).
+function testLoaderParsingContext() {
+  testLoaderContext = testLoaderContext || vm.createContext(globalThis);
+  return testLoaderContext;
+}
+
+/** Auth0's message for a handler that is not an async function. */
+function invalidHandlerMessage(name) {
+  return `Invalid function signature for the ${JSON.stringify(name)} handler. Use "exports.${name} = async function(event, api) { }" as the signature.`;
+}
+
 /**
  * Loads an Action from source. Options:
- *   source       the source text (default: dist/action.js read from disk)
- *   filename     shown in stack traces
- *   wasm         false → WebAssembly code generation is refused in the context
- *   bare         true → no Node globals at all (only what the language itself provides)
+ *   source       the source text (default: the file `filename`, else dist/action.js)
+ *   filename     its path: shown in stack traces, and where `require` resolves from
+ *   shape        'production' | 'test-loader' | 'context' (default AUTH0_RBAC_CLAIMS_SHAPE, else
+ *                production)
+ *   wasm         false → WebAssembly code generation is refused (context shape only)
+ *   bare         true → no Node globals at all (context shape only)
  *   console      object with log/warn/error (default: captures into `.logs`)
- *   globals      extra or replacement globals (e.g. a recording `fetch`)
- *   require      replacement for the built-ins-only `require` (e.g. to record what is loaded)
- * Returns { exports, logs, context }.
+ *   globals      globals to add or replace: in the context shape, globals of the context; in the
+ *                other two, parameters of the wrapper beside `console` (the way Auth0's loader
+ *                hands the Action its console), e.g. a recording `fetch`
+ *   require      replacement for `createRequire(filename)` (e.g. to record what is loaded)
+ * Returns { exports, logs, context, shape, execute(name, event, api) }; `execute` refuses a
+ * handler that is not an async function with Auth0's own message, then calls it.
  */
 function loadAction(options = {}) {
+  const shape = options.shape || (options.bare || options.wasm === false ? 'context' : DEFAULT_SHAPE);
+  if (!SHAPES.includes(shape)) throw new Error(`unknown shape '${shape}' (use ${SHAPES.join(', ')})`);
+  if (shape !== 'context' && (options.bare || options.wasm === false)) {
+    throw new Error('only the context shape can refuse WebAssembly or leave out Node\'s globals');
+  }
   const source = options.source ?? fs.readFileSync(options.filename || DEFAULT_ACTION, 'utf8');
+  const filename = options.filename ? path.resolve(options.filename) : options.source === undefined ? DEFAULT_ACTION : PASTED_FILENAME;
   const logs = [];
   const capture = options.console || {
     log: (...args) => logs.push(args.map(String).join(' ')),
@@ -48,26 +88,53 @@ function loadAction(options = {}) {
     warn: (...args) => logs.push(args.map(String).join(' ')),
     error: (...args) => logs.push(args.map(String).join(' ')),
   };
-  const globals = {};
-  if (!options.bare) {
-    for (const name of NODE_GLOBALS) globals[name] = globalThis[name];
-    globals.console = capture;
-  }
-  Object.assign(globals, options.globals);
-  const context = vm.createContext(globals, {
-    name: 'auth0-action',
-    codeGeneration: { strings: true, wasm: options.wasm ?? WASM_ALLOWED },
-  });
+  const requireFn = options.require || createRequire(filename);
   const module = { exports: {} };
-  const wrapper = vm.runInContext(
-    `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`,
+  let context;
+  if (shape === 'context') {
+    const globals = {};
+    if (!options.bare) {
+      for (const name of NODE_GLOBALS) globals[name] = globalThis[name];
+      globals.console = capture;
+    }
+    Object.assign(globals, options.globals);
+    context = vm.createContext(globals, {
+      name: 'auth0-action',
+      codeGeneration: { strings: true, wasm: options.wasm ?? WASM_ALLOWED },
+    });
+    const wrapper = vm.runInContext(
+      `(function (exports, require, module, __filename, __dirname) {\n${source}\n})`,
+      context,
+      { filename, lineOffset: -1 },
+    );
+    wrapper(module.exports, requireFn, module, filename, path.dirname(filename));
+  } else {
+    // Auth0's two steps: compile `module.exports = function (module, exports, console) {…}` with
+    // `module`, `exports` and `require` as parameters, then call what it exported with the
+    // Action's own module object and a console.
+    const extra = Object.keys(options.globals || {});
+    const params = ['module', 'exports', 'console', ...extra].join(', ');
+    const loader = { exports: {} };
+    vm.compileFunction(`module.exports = function (${params}) {\n${source}\n};`, ['module', 'exports', 'require'], {
+      filename,
+      parsingContext: shape === 'test-loader' ? testLoaderParsingContext() : undefined,
+    })(loader, loader.exports, requireFn);
+    loader.exports(module, module.exports, capture, ...extra.map((name) => options.globals[name]));
+  }
+  return {
+    exports: module.exports,
+    logs,
     context,
-    { filename: options.filename || 'action.js', lineOffset: -1 },
-  );
-  // A pasted Action has no file of its own; a package loaded from disk knows where it is.
-  const filename = options.filename ? path.resolve(options.filename) : '/action.js';
-  wrapper(module.exports, options.require || builtinsOnly, module, filename, path.dirname(filename));
-  return { exports: module.exports, logs, context };
+    shape,
+    /** Calls a handler the way Auth0 does: only an async function is accepted. */
+    execute(name, ...args) {
+      const exported = module.exports;
+      if (typeof exported !== 'object' || exported === null) throw new Error('The Action must export an object.');
+      const handler = exported[name];
+      if (typeof handler !== 'function' || handler.constructor?.name !== 'AsyncFunction') throw new Error(invalidHandlerMessage(name));
+      return handler(...args);
+    },
+  };
 }
 
 // Auth0 resolves npm dependencies it installed; a pasted single-file Action gets built-ins only.
@@ -286,4 +353,4 @@ function makeEvent({ user = {}, roles, audience, secrets = {}, configuration, ex
   return JSON.parse(JSON.stringify(event));
 }
 
-module.exports = { builtinsOnly, loadAction, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION, WASM_ALLOWED };
+module.exports = { builtinsOnly, loadAction, invalidHandlerMessage, SHAPES, DEFAULT_SHAPE, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION, WASM_ALLOWED };

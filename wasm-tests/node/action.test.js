@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vm = require('node:vm');
 const { builtinModules } = require('node:module');
-const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_ACTION, WASM_ALLOWED } = require('../../js-shim/local/sandbox');
+const { loadAction, createApi, makeEvent, builtinsOnly, invalidHandlerMessage, DEFAULT_ACTION, WASM_ALLOWED } = require('../../js-shim/local/sandbox');
 
 const NS = 'https://myapp.example.com';
 const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
@@ -29,7 +29,7 @@ function noNetwork() {
 
 async function login(action, event) {
   const api = createApi();
-  const report = await action.exports.onExecutePostLogin(event, api);
+  const report = await action.execute('onExecutePostLogin', event, api);
   // The report comes from the Action's realm; compare it as plain data.
   return { report: JSON.parse(JSON.stringify(report)), ...api.finish() };
 }
@@ -51,6 +51,45 @@ test('the Action needs only built-ins and reads no file; dist/action.js fits Aut
   assert.equal(typeof action.exports.onExecutePostLogin, 'function');
 });
 
+test('every handler passes Auth0\'s check: exports.onExecutePostLogin is an async function', async () => {
+  const action = loadAction({ source });
+  assert.equal(action.exports.onExecutePostLogin.constructor.name, 'AsyncFunction');
+  const r = await login(action, makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } }));
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+});
+
+test('the sandbox refuses a handler that is not async, with Auth0\'s message, as Auth0\'s loader does', () => {
+  for (const handler of ['(event, api) => Promise.resolve()', 'function (event, api) { return Promise.resolve(); }']) {
+    const action = loadAction({ source: `exports.onExecutePostLogin = ${handler};` });
+    assert.throws(() => action.execute('onExecutePostLogin', {}, createApi()), { message: invalidHandlerMessage('onExecutePostLogin') });
+  }
+  assert.match(invalidHandlerMessage('onExecutePostLogin'), /^Invalid function signature for the "onExecutePostLogin" handler\. Use "exports\.onExecutePostLogin = async function\(event, api\) \{ \}" as the signature\.$/);
+});
+
+test('the shapes are what they claim: one realm in production, object literals from another realm under the test loader', () => {
+  const probe = 'exports.sameRealm = () => Object.getPrototypeOf({}) === Object.prototype && [] instanceof Array;';
+  assert.equal(loadAction({ source: probe, shape: 'production' }).exports.sameRealm(), true);
+  assert.equal(loadAction({ source: probe, shape: 'test-loader' }).exports.sameRealm(), false);
+  assert.equal(loadAction({ source: probe, shape: 'context' }).exports.sameRealm(), true);
+});
+
+test('under Auth0\'s test loader (another realm) the module instantiates, a trap is reported and the next login recovers', async () => {
+  const action = loadAction({ source, shape: 'test-loader' });
+  const internals = action.exports[INTERNALS];
+  assert.doesNotThrow(() => internals.instantiate());
+  const good = makeEvent({ roles: ['b', 'a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  const first = await login(action, good);
+  assert.deepEqual(first.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(first.idToken, { [`${NS}/roles`]: ['a', 'b'] });
+  internals.trapNextLogin();
+  const trapped = await login(action, good);
+  assert.deepEqual(trapped.report, { outcome: 'denied', codes: ['internal'] });
+  assert.match(action.logs.at(-1), /internal: the (WebAssembly )?module trapped/);
+  const after = await login(action, good);
+  assert.deepEqual(after.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(after.accessToken, { [`${NS}/roles`]: ['a', 'b'] });
+});
+
 test('it loads and instantiates in a bare vm context, without any Node global', () => {
   const action = loadAction({ source, bare: true });
   assert.equal(vm.runInContext('typeof WebAssembly', action.context), 'object');
@@ -59,7 +98,7 @@ test('it loads and instantiates in a bare vm context, without any Node global', 
 });
 
 test('the engine is WebAssembly where it is allowed, the JavaScript translation where it is not', () => {
-  const action = loadAction({ source });
+  const action = loadAction({ source, shape: 'context' });
   const fallback = DEFAULT_ACTION.endsWith('action-js-fallback.js');
   assert.equal(action.exports[INTERNALS].engine(), fallback ? 'javascript' : 'webassembly');
   assert.equal(vm.runInContext('(() => { try { new WebAssembly.Module(new Uint8Array([0,97,115,109,1,0,0,0])); return true } catch { return false } })()', action.context), WASM_ALLOWED);

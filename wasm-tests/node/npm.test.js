@@ -57,7 +57,7 @@ test('postLogin(options) in an Action: settings in code over the event\'s, throu
   const action = loadAction({ source, require: withPackage });
   const api = createApi();
   const event = makeEvent({ user: { user_id: 'auth0|three-perms' }, roles: ['viewer'], audience: tenant.apis.orders, secrets: { ...secrets(), CLAIM_NAMESPACE: 'https://ignored.example.com', ROLES_IN: 'id_token' } });
-  const report = await action.exports.onExecutePostLogin(event, api);
+  const report = await action.execute('onExecutePostLogin', event, api);
   assert.deepEqual(JSON.parse(JSON.stringify(report)), { outcome: 'complete', codes: [] });
   const r = api.finish();
   assert.deepEqual(r.accessToken[`${NS}/roles`], ['viewer']);
@@ -70,19 +70,22 @@ test('onExecutePostLogin of the package reads settings from the event', async ()
   const source = "exports.onExecutePostLogin = require('auth0-rbac-claims').onExecutePostLogin;";
   const action = loadAction({ source, require: withPackage });
   const api = createApi();
-  await action.exports.onExecutePostLogin(makeEvent({ user: { user_id: 'auth0|pm' }, roles: ['Project Manager'], audience: tenant.apis.projects, secrets: { ...secrets(), CLAIM_NAMESPACE: NS } }), api);
+  await action.execute('onExecutePostLogin', makeEvent({ user: { user_id: 'auth0|pm' }, roles: ['Project Manager'], audience: tenant.apis.projects, secrets: { ...secrets(), CLAIM_NAMESPACE: NS } }), api);
   assert.deepEqual(api.finish().accessToken[`${NS}/permissions`], ['read:project-list']);
 });
 
 test('in a runtime that refuses WebAssembly the package runs its JavaScript translation', async () => {
   const file = path.join(packageDir, 'index.js');
+  // The package's index.js is loaded here as if it were the Action's own code, in a context
+  // that refuses WebAssembly; only the context shape can refuse it (and gives `__dirname`, which
+  // Node's module loader gives the package when an Action requires it).
   const action = loadAction({ filename: file, wasm: false, require: createRequire(file) });
   assert.equal(action.exports[INTERNALS].engine(), 'javascript');
   const api = createApi();
   const report = await action.exports.postLogin({ CLAIM_NAMESPACE: NS })(makeEvent({ user: { user_id: 'auth0|big' }, roles: ['admin', 'editor'], audience: tenant.apis.admin, secrets: secrets() }), api);
   assert.equal(JSON.parse(JSON.stringify(report)).outcome, 'complete');
   assert.equal(api.finish().accessToken[`${NS}/permissions`].length, 30);
-  const withWasm = loadAction({ filename: file, require: createRequire(file) });
+  const withWasm = loadAction({ filename: file, shape: 'context', require: createRequire(file) });
   assert.equal(withWasm.exports[INTERNALS].engine(), 'webassembly');
 });
 
