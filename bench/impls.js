@@ -48,14 +48,19 @@ function load(impl, mockUrl) {
   return { impl, spec, action: action.exports, cache: createCache() };
 }
 
-/** The login event for `userId` against the mock described by `tenant`. */
+/**
+ * The login event for `userId` against the mock described by `tenant`. Ours runs with
+ * PERMISSIONS_TTL=0 here: these figures compare fetching and reading permissions on every login,
+ * which (b) and (c) always do; the permissions cache has its own figures (the login stream).
+ */
 function eventFor(instance, tenant, userId, audience = tenant.apis.orders) {
   const domain = instance.spec.sdk ? SDK_HOST : tenant.url;
+  const ourSettings = instance.impl === 'ours' ? { PERMISSIONS_TTL: '0' } : {};
   return makeEvent({
     user: { user_id: userId, email: 'bench@example.com' },
     roles: ['bench'],
     audience,
-    secrets: { CLAIM_NAMESPACE: NAMESPACE, AUTH0_DOMAIN: domain, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret },
+    secrets: { CLAIM_NAMESPACE: NAMESPACE, AUTH0_DOMAIN: domain, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret, ...ourSettings },
   });
 }
 

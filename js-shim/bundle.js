@@ -82,7 +82,7 @@ function bindingsFactory(glue, name) {
     'wasm-bindgen memory view',
   );
   return [
-    `function ${name}(TextDecoder, TextEncoder, queueMicrotask) {`,
+    `function ${name}(TextDecoder, TextEncoder, queueMicrotask, actionCrypto) {`,
     '  return (function (exports) {',
     patched,
     '  })({ __proto__: null });',
@@ -113,7 +113,7 @@ const wasmEngine = {
   name: 'webassembly',
   create(queueMicrotask) {
     compiled = compiled || new WebAssembly.Module(loadWasm());
-    const bindings = createBindings(TextDecoder, TextEncoder, queueMicrotask);
+    const bindings = createBindings(TextDecoder, TextEncoder, queueMicrotask, actionCrypto);
     bindings.instantiate((imports) => new WebAssembly.Instance(compiled, imports).exports);
     return bindings;
   },
@@ -123,7 +123,7 @@ const JS_ENGINE = `
 const jsEngine = {
   name: 'javascript',
   create(queueMicrotask) {
-    const bindings = createTranslatedBindings(TextDecoder, TextEncoder, queueMicrotask);
+    const bindings = createTranslatedBindings(TextDecoder, TextEncoder, queueMicrotask, actionCrypto);
     bindings.instantiate(loadTranslatedModule());
     return bindings;
   },

@@ -8,6 +8,35 @@
 // Settings, decisions, HTTP and every call on `api` happen in Rust.
 /* global ENGINES */
 
+// The cryptography the module asks of the runtime, over Node's `crypto` (a built-in a pasted
+// Action may require): keys derived from the Action's client secret with HKDF-SHA256, one per
+// purpose; HMAC-SHA256 for the permissions cache stored in app_metadata; AES-256-GCM for the
+// Management API token kept in api.cache, which every Action of the trigger can read.
+const actionCrypto = (() => {
+  const crypto = require('crypto');
+  const { Buffer } = require('buffer');
+  const key = (secret, purpose) => Buffer.from(crypto.hkdfSync('sha256', secret, 'auth0-rbac-claims', purpose, 32));
+  return {
+    mac: (secret, purpose, data) => crypto.createHmac('sha256', key(secret, purpose)).update(data).digest('base64url'),
+    seal(secret, purpose, plaintext) {
+      const iv = crypto.randomBytes(12);
+      const cipher = crypto.createCipheriv('aes-256-gcm', key(secret, purpose), iv);
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    },
+    open(secret, purpose, sealed) {
+      try {
+        const bytes = Buffer.from(sealed, 'base64url');
+        const decipher = crypto.createDecipheriv('aes-256-gcm', key(secret, purpose), bytes.subarray(0, 12));
+        decipher.setAuthTag(bytes.subarray(12, 28));
+        return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+      } catch {
+        return undefined; // another key, an edit, or not ours at all
+      }
+    },
+  };
+})();
+
 // The live bindings. Replaced after a trap, so one bad login cannot break the next. Auth0's Node
 // 22 runtime reuses an Action instance across logins, so this lives as long as the instance.
 let current;

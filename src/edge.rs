@@ -23,7 +23,7 @@ use crate::host::{
     ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
 use crate::login::{self, Instance, Outcome, SettingsInput};
-use crate::settings::{SettingMap, Settings, TokenKind};
+use crate::settings::{Secret, SettingMap, Settings, TokenKind};
 
 #[wasm_bindgen]
 extern "C" {
@@ -38,6 +38,12 @@ extern "C" {
     fn access(this: &Api) -> Result<AccessApi, JsValue>;
     #[wasm_bindgen(method, getter, catch)]
     fn cache(this: &Api) -> Result<CacheApi, JsValue>;
+    #[wasm_bindgen(method, getter, catch)]
+    fn user(this: &Api) -> Result<UserApi, JsValue>;
+
+    type UserApi;
+    #[wasm_bindgen(method, catch, js_name = setAppMetadata)]
+    fn set_app_metadata(this: &UserApi, key: &str, value: &JsValue) -> Result<JsValue, JsValue>;
 
     type TokenApi;
     #[wasm_bindgen(method, catch, js_name = setCustomClaim)]
@@ -65,6 +71,15 @@ extern "C" {
     /// `AbortSignal.timeout(ms)`: aborts the request and the reading of its body.
     #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
     fn abort_after(ms: u32) -> Result<web_sys::AbortSignal, JsValue>;
+
+    // The cryptography the shim hands the module (`actionCrypto`, over Node's `crypto`):
+    // HKDF-SHA256 key derivation, HMAC-SHA256, AES-256-GCM.
+    #[wasm_bindgen(catch, js_namespace = actionCrypto, js_name = mac)]
+    fn crypto_mac(secret: &str, purpose: &str, data: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = actionCrypto, js_name = seal)]
+    fn crypto_seal(secret: &str, purpose: &str, plaintext: &str) -> Result<String, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = actionCrypto, js_name = open)]
+    fn crypto_open(secret: &str, purpose: &str, sealed: &str) -> Result<Option<String>, JsValue>;
 }
 
 impl From<Error> for JsValue {
@@ -126,6 +141,18 @@ impl Host for JsHost {
 
     fn log(&self, line: &str) {
         console_log(line);
+    }
+
+    fn mac(&self, secret: &Secret, purpose: &str, data: &str) -> Option<String> {
+        crypto_mac(secret.expose(), purpose, data).ok()
+    }
+
+    fn seal(&self, secret: &Secret, purpose: &str, plaintext: &str) -> Option<String> {
+        crypto_seal(secret.expose(), purpose, plaintext).ok()
+    }
+
+    fn open(&self, secret: &Secret, purpose: &str, sealed: &str) -> Option<String> {
+        crypto_open(secret.expose(), purpose, sealed).ok().flatten()
     }
 }
 
@@ -249,6 +276,16 @@ impl ActionApi for JsApi {
             .map(|_| ())
             .map_err(|_| api_error("api.access.deny"))
     }
+
+    fn set_app_metadata(&self, key: &str, value: Option<&str>) -> Result<(), String> {
+        let value = value.map_or(JsValue::NULL, JsValue::from_str);
+        self.0
+            .user()
+            .and_then(|u| u.set_app_metadata(key, &value))
+            .map(|_| ())
+            // Auth0 throws when app_metadata is not an object, for one.
+            .map_err(|_| "it threw".to_string())
+    }
 }
 
 fn js_token_name(token: TokenKind) -> &'static str {
@@ -283,7 +320,7 @@ fn inputs(
 /// fixed snake_case words, so no escaping is needed).
 fn report(outcome: &Outcome) -> String {
     let (outcome, codes): (&str, &[Code]) = match outcome {
-        Outcome::Complete => ("complete", &[]),
+        Outcome::Complete(codes) => ("complete", codes),
         Outcome::Degraded(codes) => ("degraded", codes),
         Outcome::Denied(code) => ("denied", std::slice::from_ref(code)),
     };

@@ -32,6 +32,10 @@ pub enum Code {
     ClaimsTooLarge,
     /// Keeping Permit.io in step failed (follows `PERMIT_ON_ERROR`).
     PermitSyncFailed,
+    /// A warning, not a failure: refreshing the permissions failed (429, 5xx, timeout, connection)
+    /// and a cached set computed for the same roles, younger than `PERMISSIONS_STALE_MAX`, was
+    /// used; the login completes.
+    StalePermissions,
     /// A call on the Action's `api` object threw, or the module itself failed (a bug: report it).
     Internal,
 }
@@ -50,12 +54,13 @@ impl Code {
             Code::ResponseInvalid => "response_invalid",
             Code::ClaimsTooLarge => "claims_too_large",
             Code::PermitSyncFailed => "permit_sync_failed",
+            Code::StalePermissions => "stale_permissions",
             Code::Internal => "internal",
         }
     }
 
     /// Every code, in documentation order.
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::ConfigInvalid,
         Code::CredentialsMissing,
         Code::EventInvalid,
@@ -66,6 +71,7 @@ impl Code {
         Code::ResponseInvalid,
         Code::ClaimsTooLarge,
         Code::PermitSyncFailed,
+        Code::StalePermissions,
         Code::Internal,
     ];
 }
@@ -84,6 +90,7 @@ pub struct Error {
     message: String,
     status: Option<u16>,
     request: Option<String>,
+    connection: bool,
 }
 
 /// `Result` with this crate's [`Error`].
@@ -97,7 +104,23 @@ impl Error {
             message: message.into(),
             status: None,
             request: None,
+            connection: false,
         }
+    }
+
+    /// Marks the error as a failed connection (no answer at all).
+    pub fn connection_failed(mut self) -> Self {
+        self.connection = true;
+        self
+    }
+
+    /// Whether trying again later may succeed: rate limiting, a timeout, a 5xx answer or a failed
+    /// connection. A cached value may stand in for the answer then (`stale_permissions`); never
+    /// for a refusal (401, 403, 404) or an answer that could not be read.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.code, Code::RateLimited | Code::Timeout)
+            || self.connection
+            || self.status.is_some_and(|s| s >= 500)
     }
 
     /// Attaches the HTTP status of the failed answer.

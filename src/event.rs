@@ -25,7 +25,21 @@ pub struct Event {
     /// `event.resource_server`; absent when no API (`audience`) was requested.
     #[serde(default)]
     pub resource_server: Option<ResourceServer>,
+    /// `event.organization`; present when the login goes through an Organization.
+    #[serde(default)]
+    pub organization: Option<Organization>,
 }
+
+/// `event.organization`, reduced.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Organization {
+    /// `event.organization.id`, e.g. `org_…`.
+    #[serde(default, deserialize_with = "organization_id")]
+    pub id: Option<String>,
+}
+
+/// The key of `event.user.app_metadata` under which the Action keeps its permissions cache.
+pub const APP_METADATA_KEY: &str = "auth0_rbac_claims";
 
 /// `event.user`, reduced.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -45,6 +59,15 @@ pub struct User {
     /// `event.user.name`.
     #[serde(default, deserialize_with = "lenient_string")]
     pub name: Option<String>,
+    /// `event.user.app_metadata[APP_METADATA_KEY]` when it is a string: the permissions cache a
+    /// previous login stored. Every other key, and an `app_metadata` that is not an object, is
+    /// skipped unread.
+    #[serde(
+        default,
+        rename = "app_metadata",
+        deserialize_with = "own_app_metadata"
+    )]
+    pub cached_permissions: Option<String>,
 }
 
 /// `event.authorization`.
@@ -77,6 +100,14 @@ impl Event {
         roles.sort_unstable();
         roles.dedup();
         roles
+    }
+
+    /// The Organization of the login (`event.organization.id`), if any.
+    pub fn organization_id(&self) -> Option<&str> {
+        self.organization
+            .as_ref()
+            .and_then(|o| o.id.as_deref())
+            .filter(|s| !s.is_empty())
     }
 
     /// The requested API identifier, if any.
@@ -160,6 +191,87 @@ fn identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
     Option::<StrictField>::deserialize(d)
         .map(|o| o.map(|s| s.0))
         .map_err(|_| type_error("event.resource_server.identifier"))
+}
+
+fn organization_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<StrictField>::deserialize(d)
+        .map(|o| o.map(|s| s.0))
+        .map_err(|_| type_error("event.organization.id"))
+}
+
+/// `app_metadata[APP_METADATA_KEY]` if `app_metadata` is an object and that value a string;
+/// anything else is skipped and counts as absent.
+fn own_app_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("anything")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = a.next_key::<KeyIs>()? {
+                if key.0 {
+                    found = a.next_value::<Lenient>()?.0;
+                } else {
+                    a.next_value::<de::IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(V)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    /// Whether a key is [`APP_METADATA_KEY`], without keeping it.
+    struct KeyIs(bool);
+    impl<'de> Deserialize<'de> for KeyIs {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct K;
+            impl<'de> Visitor<'de> for K {
+                type Value = KeyIs;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyIs, E> {
+                    Ok(KeyIs(v == APP_METADATA_KEY))
+                }
+            }
+            d.deserialize_str(K)
+        }
+    }
+    struct Lenient(Option<String>);
+    impl<'de> Deserialize<'de> for Lenient {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            lenient_string(d).map(Lenient)
+        }
+    }
+    d.deserialize_any(V)
 }
 
 fn role_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {

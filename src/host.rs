@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use crate::error::Error;
-use crate::settings::TokenKind;
+use crate::settings::{Secret, TokenKind};
 
 /// HTTP methods the Action uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,15 @@ pub trait Host: Clone + 'static {
         -> impl Future<Output = Result<HttpResponse, FetchError>>;
     /// Writes one log line (the Action's `console.log`).
     fn log(&self, line: &str);
+    /// The base64url HMAC-SHA256 of `data` under a key derived from `secret` for `purpose`
+    /// (HKDF-SHA256): only a holder of the secret can compute it. `None` when the runtime cannot.
+    fn mac(&self, secret: &Secret, purpose: &str, data: &str) -> Option<String>;
+    /// `plaintext` encrypted and authenticated (AES-256-GCM) under a key derived from `secret`
+    /// for `purpose`; `None` when the runtime cannot.
+    fn seal(&self, secret: &Secret, purpose: &str, plaintext: &str) -> Option<String>;
+    /// What [`Host::seal`] produced with the same secret and purpose, decrypted; `None` for
+    /// anything else (another key, an edit, garbage).
+    fn open(&self, secret: &Secret, purpose: &str, sealed: &str) -> Option<String>;
 }
 
 /// An `api.cache` record.
@@ -140,4 +149,7 @@ pub trait ActionApi {
     fn set_claim(&self, token: TokenKind, name: &str, values: &[String]) -> Result<(), Error>;
     /// `api.access.deny(reason)`.
     fn deny(&self, reason: &str) -> Result<(), Error>;
+    /// `api.user.setAppMetadata(key, value)`, `None` deleting the key. Auth0 writes it once at
+    /// the end of the flow; `Err` says why the call failed (it never fails a login).
+    fn set_app_metadata(&self, key: &str, value: Option<&str>) -> Result<(), String>;
 }

@@ -17,7 +17,9 @@
 //! | [`host`] | the traits the core talks through: [`host::Host`] and [`host::ActionApi`] |
 //! | [`json`] | flat JSON objects: settings and small answers read as strings, request bodies written |
 //! | [`retry`] | timeouts, deadline and retry rules for every request |
-//! | [`mgmt`] | the Management API client: cached token, every page of permissions |
+//! | [`mgmt`] | the Management API client: cached token, every page of permissions, role lookups |
+//! | [`cache`] | the permissions cache: context, stored form and its MAC, freshness, instance memory |
+//! | [`source`] | a login's permissions through the cache: the user's or its roles', stale on failure |
 //! | [`permit`] | keeping Permit.io users and role assignments in step with Auth0 roles |
 //! | [`login`] | one post-login execution, start to finish |
 //! | [`error`] | the error type and its stable codes |
@@ -27,6 +29,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod cache;
 pub mod claims;
 pub mod error;
 pub mod event;
@@ -38,6 +41,7 @@ pub mod permissions;
 pub mod permit;
 pub mod retry;
 pub mod settings;
+pub mod source;
 
 #[cfg(all(feature = "action", target_arch = "wasm32"))]
 pub mod edge;

@@ -13,16 +13,16 @@ use crate::error::{Code, Error, Result};
 use crate::event::Event;
 use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
-use crate::permissions::PermissionSet;
 use crate::permit::{self, ScopeCache, SyncReport};
-use crate::retry::Deadline;
+use crate::retry::{Deadline, Gate};
 use crate::settings::{ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind};
+use crate::source::{self, Caches, Found};
 
 /// What a login ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every planned claim was set.
-    Complete,
+    /// Every planned claim was set; these warnings (`stale_permissions`) were logged.
+    Complete(Vec<Code>),
     /// `ON_ERROR=continue`: these failures were logged and their claims left out.
     Degraded(Vec<Code>),
     /// `api.access.deny` was called with this code.
@@ -59,6 +59,10 @@ pub struct Instance {
     pub tokens: TokenStore,
     /// Permit projects and environments resolved from API keys.
     pub permit_scopes: ScopeCache,
+    /// Computed permissions: users' sets and roles' definitions.
+    pub permissions: Caches,
+    /// Closed after a Management API 429 until the reset.
+    pub gate: Gate,
 }
 
 /// Runs one login. `Err` only when the error could not even be reported (`api.access.deny`
@@ -82,15 +86,25 @@ pub async fn post_login<H: Host, A: ActionApi>(
     let timeout_ms = login.settings.http_timeout_ms;
     let permissions = async {
         let settings = login.management()?;
-        let client = mgmt::Client {
-            host,
-            api,
-            store: &instance.tokens,
-            settings,
-            timeout_ms,
-            deadline: login.deadline,
+        let lookup = source::Lookup {
+            client: mgmt::Client {
+                host,
+                api,
+                store: &instance.tokens,
+                settings,
+                timeout_ms,
+                deadline: login.deadline,
+                gate: &instance.gate,
+            },
+            caches: &instance.permissions,
+            freshness: login.settings.freshness,
+            source: login.settings.source,
+            user_id: &login.event.user.user_id,
+            roles: &login.roles,
+            organization: login.event.organization_id(),
+            stored: login.event.user.cached_permissions.as_deref(),
         };
-        Some(client.user_permissions(&login.event.user.user_id).await)
+        Some(lookup.permissions().await)
     };
     let permit = async {
         let settings = login.settings.permit.as_ref()?;
@@ -163,7 +177,7 @@ impl Login {
         mut self,
         host: &H,
         api: &A,
-        permissions: Option<Result<PermissionSet>>,
+        permissions: Option<Result<Found>>,
         permit: Option<Result<SyncReport>>,
     ) -> Result<Outcome> {
         let policy = self.settings.on_error;
@@ -172,8 +186,15 @@ impl Login {
         if let (Some(Err(e)), Some(settings)) = (permit, &self.settings.permit) {
             failures.push((e, settings.on_error));
         }
+        let mut warnings = Vec::new();
         match permissions {
-            Some(Ok(set)) => self.plan_permissions(&set),
+            Some(Ok(found)) => {
+                self.plan_permissions(&found.set);
+                if let Some(stale) = found.stale {
+                    host.log(&stale.log_line());
+                    warnings.push(stale.code());
+                }
+            }
             Some(Err(e)) => failures.push((e, policy)),
             None => {}
         }
@@ -195,13 +216,15 @@ impl Login {
             }
         }
         Ok(if failures.is_empty() {
-            Outcome::Complete
+            Outcome::Complete(warnings)
         } else {
-            Outcome::Degraded(failures.iter().map(|(e, _)| e.code()).collect())
+            let mut codes: Vec<Code> = failures.iter().map(|(e, _)| e.code()).collect();
+            codes.extend(warnings);
+            Outcome::Degraded(codes)
         })
     }
 
-    fn plan_permissions(&mut self, set: &PermissionSet) {
+    fn plan_permissions(&mut self, set: &crate::permissions::PermissionSet) {
         let (in_id, in_access) = self.permission_targets();
         let claim = self.layout.permissions_claim();
         if in_id {

@@ -1,9 +1,13 @@
-//! The Management API client: one cached M2M token, every page of a user's permissions.
+//! The Management API client: one cached M2M token, every page of a user's permissions or of a
+//! role's, and role lookups by name.
 //!
 //! The token (client-credentials grant, audience `https://<domain>/api/v2/`) is kept in a
 //! [`TokenStore`] that lives as long as the module instance (Auth0's Node 22 runtime reuses an
-//! instance across logins), and in `api.cache` for fresh instances of the same trigger. Logins that
-//! need a token while one is being requested wait for that request instead of sending their own.
+//! instance across logins), and in `api.cache` for fresh instances of the same trigger, encrypted
+//! and authenticated under a key derived from the client secret: `api.cache` is shared by every
+//! Action bound to the trigger, and the token reads every user's profile. Logins that need a
+//! token while one is being requested wait for that request instead of sending their own. Every
+//! request goes through the instance's [`Gate`]: after a 429 none is sent until the reset.
 
 use std::cell::{Cell, RefCell};
 use std::hash::Hasher;
@@ -18,11 +22,15 @@ use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
 use crate::permissions::{Permission, PermissionSet};
-use crate::retry::{self, Deadline, Stage};
+use crate::retry::{self, Deadline, Gate, Stage};
 use crate::settings::ManagementSettings;
 
-/// Items per page: the Public Cloud maximum.
+/// Items per page of a user's permissions: the Public Cloud maximum.
 pub const PER_PAGE: u32 = 50;
+/// Items per page of a role's permissions and of role lookups (those endpoints allow 100).
+pub const ROLE_PER_PAGE: u32 = 100;
+/// The purpose the `api.cache` copy of the token is encrypted for.
+pub const TOKEN_PURPOSE: &str = "management-token";
 /// Pages requested at once after the first, at most (further bounded by `x-ratelimit-remaining`).
 pub const PAGE_CONCURRENCY: usize = 10;
 /// Pages read at most (10,000 permissions); Auth0's own entity limits stay far below.
@@ -168,6 +176,8 @@ pub struct Client<'a, H: Host, A: ActionApi> {
     pub timeout_ms: u32,
     /// End of this login's budget.
     pub deadline: Deadline,
+    /// The instance's stop after a 429.
+    pub gate: &'a Gate,
 }
 
 impl<H: Host, A: ActionApi> std::fmt::Debug for Client<'_, H, A> {
@@ -218,13 +228,17 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
         result
     }
 
+    /// The token in `api.cache`, if it opens with this client's secret: a value planted by
+    /// anyone else (another Action shares the cache) does not, and is ignored.
     fn read_action_cache(&self, key: &str, now: f64) -> Option<AccessToken> {
         let record = self.api.cache_get(key)?;
-        let usable = !record.value.is_empty()
-            && record.expires_at_ms.is_finite()
-            && record.expires_at_ms > now;
-        usable.then(|| AccessToken {
-            value: record.value.into(),
+        let usable = record.expires_at_ms.is_finite() && record.expires_at_ms > now;
+        let value = self
+            .host
+            .open(&self.settings.client_secret, TOKEN_PURPOSE, &record.value)
+            .filter(|v| usable && !v.is_empty())?;
+        Some(AccessToken {
+            value: value.into(),
             use_until_ms: record.expires_at_ms,
         })
     }
@@ -234,13 +248,16 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
         if ttl < 1000.0 {
             return;
         }
-        let result = if token.value.len() > CACHE_VALUE_LIMIT {
-            Err(format!(
-                "the token is {} bytes, over api.cache's 4 KB (grant the application fewer scopes)",
-                token.value.len()
-            ))
-        } else {
-            self.api.cache_set(key, &token.value, ttl as u64)
+        let sealed = self
+            .host
+            .seal(&self.settings.client_secret, TOKEN_PURPOSE, &token.value);
+        let result = match sealed {
+            None => Err("the runtime cannot encrypt it".to_string()),
+            Some(v) if v.len() > CACHE_VALUE_LIMIT => Err(format!(
+                "the encrypted token is {} bytes, over api.cache's 4 KB (grant the application fewer scopes)",
+                v.len()
+            )),
+            Some(v) => self.api.cache_set(key, &v, ttl as u64),
         };
         if let Err(code) = result {
             if !self.store.cache_warned.replace(true) {
@@ -270,6 +287,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 self.timeout_ms,
                 self.deadline,
                 Stage::Management,
+                Some(self.gate),
             )
             .await?;
             if response.status == 401 && !refreshed {
@@ -284,15 +302,63 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
         }
     }
 
-    /// Every permission of `user_id`, across all APIs: the first page, then the rest concurrently.
+    /// Every permission of `user_id`, across all APIs (scope `read:users`).
     pub async fn user_permissions(&self, user_id: &str) -> Result<PermissionSet> {
         let path = format!("/api/v2/users/{}/permissions", path_segment(user_id));
-        let first = self.page(&path, 0).await?;
+        let all = self.all_permissions(&path, PER_PAGE, "read:users").await?;
+        Ok(all.into_iter().collect())
+    }
+
+    /// Every permission of the role `role_id` (scope `read:roles`).
+    pub async fn role_permissions(&self, role_id: &str) -> Result<Vec<Permission>> {
+        let path = format!("/api/v2/roles/{}/permissions", path_segment(role_id));
+        self.all_permissions(&path, ROLE_PER_PAGE, "read:roles")
+            .await
+    }
+
+    /// The id of the role named exactly `name` (scope `read:roles`). `name_filter` is a
+    /// case-insensitive filter, not an exact match, so the answers are searched for the name.
+    pub async fn role_id(&self, name: &str) -> Result<String> {
+        let path = "/api/v2/roles";
+        let filter = format!("name_filter={}&", path_segment(name));
+        for page in 0..MAX_PAGES {
+            let body = self
+                .get_page(path, &filter, ROLE_PER_PAGE, page, "read:roles")
+                .await?;
+            let found =
+                parse_roles_page(&body.0).map_err(|e| e.with_request(format!("GET {path}")))?;
+            if let Some(role) = found.roles.iter().find(|r| r.name == name) {
+                return Ok(role.id.clone());
+            }
+            let seen = (page + 1) * u64::from(ROLE_PER_PAGE);
+            if found.roles.len() < ROLE_PER_PAGE as usize || found.total.is_some_and(|t| seen >= t)
+            {
+                break;
+            }
+        }
+        Err(Error::new(
+            Code::ManagementApiError,
+            "a role of the login is not among the tenant's roles (renamed or deleted since the login began?)",
+        )
+        .with_request(format!("GET {path}")))
+    }
+
+    /// Every item of a paged permissions list: the first page, then the rest concurrently.
+    async fn all_permissions(
+        &self,
+        path: &str,
+        per_page: u32,
+        scope: &str,
+    ) -> Result<Vec<Permission>> {
+        let first = self.page(path, per_page, 0, scope).await?;
         // Every page's entries are gathered first and made a set once: sorted once, not per page.
         let mut all = first.items;
         match first.total {
             Some(total) => {
-                let per_page = first.limit.filter(|l| *l > 0).unwrap_or(PER_PAGE as u64);
+                let per_page = first
+                    .limit
+                    .filter(|l| *l > 0)
+                    .unwrap_or(u64::from(per_page));
                 let pages = total.div_ceil(per_page);
                 if pages > MAX_PAGES {
                     return Err(too_many(MAX_PAGES * per_page));
@@ -300,9 +366,12 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 let parallel = first.ratelimit_remaining.map_or(PAGE_CONCURRENCY, |r| {
                     (r as usize).clamp(1, PAGE_CONCURRENCY)
                 });
-                let path = &path;
                 let rest: Vec<Vec<Permission>> = stream::iter(1..pages)
-                    .map(|page| async move { self.page(path, page).await.map(|p| p.items) })
+                    .map(|page| async move {
+                        self.page(path, per_page as u32, page, scope)
+                            .await
+                            .map(|p| p.items)
+                    })
                     .buffer_unordered(parallel)
                     .try_collect()
                     .await?;
@@ -314,36 +383,51 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 // A bare array: no totals, so read on until a short page.
                 let mut last = first.count;
                 let mut page = 1;
-                while last >= PER_PAGE as usize {
+                while last >= per_page as usize {
                     if page >= MAX_PAGES {
-                        return Err(too_many(MAX_PAGES * PER_PAGE as u64));
+                        return Err(too_many(MAX_PAGES * u64::from(per_page)));
                     }
-                    let next = self.page(&path, page).await?;
+                    let next = self.page(path, per_page, page, scope).await?;
                     last = next.count;
                     all.extend(next.items);
                     page += 1;
                 }
             }
         }
-        Ok(all.into_iter().collect())
+        Ok(all)
     }
 
-    async fn page(&self, path: &str, page: u64) -> Result<Page> {
+    /// One page's answer: `(body, x-ratelimit-remaining)`; a status other than 200 is an error.
+    async fn get_page(
+        &self,
+        path: &str,
+        query: &str,
+        per_page: u32,
+        page: u64,
+        scope: &str,
+    ) -> Result<(String, Option<u64>)> {
         let url = format!(
-            "{}{path}?per_page={PER_PAGE}&page={page}&include_totals=true",
+            "{}{path}?{query}per_page={per_page}&page={page}&include_totals=true",
             self.settings.origin.as_str()
         );
         let response = self.authorised(Method::Get, &url).await?;
-        let described = || format!("GET {path}");
         if response.status != 200 {
-            return Err(management_error(response.status).with_request(described()));
+            return Err(
+                management_error(response.status, scope).with_request(format!("GET {path}"))
+            );
         }
-        let mut parsed = parse_page(&response.body).map_err(|e| e.with_request(described()))?;
-        parsed.ratelimit_remaining = response
+        let remaining = response
             .headers
             .ratelimit_remaining
             .as_deref()
             .and_then(|v| v.trim().parse().ok());
+        Ok((response.body, remaining))
+    }
+
+    async fn page(&self, path: &str, per_page: u32, page: u64, scope: &str) -> Result<Page> {
+        let (body, remaining) = self.get_page(path, "", per_page, page, scope).await?;
+        let mut parsed = parse_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
+        parsed.ratelimit_remaining = remaining;
         Ok(parsed)
     }
 }
@@ -355,13 +439,14 @@ fn too_many(read: u64) -> Error {
     )
 }
 
-fn management_error(status: u16) -> Error {
+fn management_error(status: u16, scope: &str) -> Error {
     let message = match status {
-        401 => "the Management API refused the token twice; check AUTH0_DOMAIN is the canonical tenant domain",
-        403 => "the application lacks a scope: authorise it for the Management API with read:users",
-        404 => "the user does not exist in this tenant (check AUTH0_DOMAIN)",
-        s if s >= 500 => "the Management API failed; it was retried once",
-        _ => "the Management API refused the request",
+        401 => "the Management API refused the token twice; check AUTH0_DOMAIN is the canonical tenant domain".to_string(),
+        403 => format!("the application lacks a scope: authorise it for the Management API with {scope}"),
+        404 if scope == "read:roles" => "the role does not exist in this tenant (deleted since the login began?)".to_string(),
+        404 => "the user does not exist in this tenant (check AUTH0_DOMAIN)".to_string(),
+        s if s >= 500 => "the Management API failed; it was retried once".to_string(),
+        _ => "the Management API refused the request".to_string(),
     };
     Error::new(Code::ManagementApiError, message).with_status(status)
 }
@@ -427,6 +512,61 @@ pub fn parse_page(body: &str) -> Result<Page> {
     }
 }
 
+/// A role as `GET /api/v2/roles` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RoleRef {
+    /// `rol_…`.
+    pub id: String,
+    /// The role's name, as `event.authorization.roles` carries it.
+    pub name: String,
+}
+
+/// One page of `GET /api/v2/roles`, as [`parse_roles_page`] reads it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RolesPage {
+    /// The roles on the page.
+    pub roles: Vec<RoleRef>,
+    /// `total`, when the answer had totals.
+    pub total: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RolesWithTotals {
+    total: u64,
+    roles: Vec<RoleRef>,
+}
+
+/// Reads a roles answer in either shape: `{start, limit, total, roles}` or a bare array.
+/// Anything else is `response_invalid`. (A fuzz target.)
+pub fn parse_roles_page(body: &str) -> Result<RolesPage> {
+    let invalid = |e: serde_json::Error| {
+        Error::new(
+            Code::ResponseInvalid,
+            format!(
+                "the roles answer is not the documented JSON ({})",
+                e.classify_name()
+            ),
+        )
+    };
+    match body.trim_start().as_bytes().first() {
+        Some(b'[') => Ok(RolesPage {
+            roles: serde_json::from_str(body).map_err(invalid)?,
+            total: None,
+        }),
+        Some(b'{') => {
+            let p: RolesWithTotals = serde_json::from_str(body).map_err(invalid)?;
+            Ok(RolesPage {
+                roles: p.roles,
+                total: Some(p.total),
+            })
+        }
+        _ => Err(Error::new(
+            Code::ResponseInvalid,
+            "the roles answer is not JSON",
+        )),
+    }
+}
+
 trait ClassifyName {
     fn classify_name(&self) -> &'static str;
 }
@@ -466,7 +606,7 @@ async fn request_token<H: Host>(
     };
     let described = request.describe();
     let sent_at = host.now_ms();
-    let response = retry::send(&host, request, timeout_ms, deadline, Stage::Token).await?;
+    let response = retry::send(&host, request, timeout_ms, deadline, Stage::Token, None).await?;
     if response.status != 200 {
         return Err(token_error(&response).with_request(described));
     }

@@ -400,6 +400,7 @@ impl<H: Host> Sync<'_, H> {
             self.timeout_ms,
             self.deadline,
             Stage::Permit,
+            None,
         )
         .boxed_local()
     }

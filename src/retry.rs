@@ -1,13 +1,19 @@
 //! Sending a request within the Action's budget: per-request timeout, whole-login deadline, and
 //! the retry rules.
 //!
-//! * 429: wait for `Retry-After` (seconds) or `x-ratelimit-reset` (UNIX seconds) when the wait
-//!   fits the deadline, at most [`MAX_RATE_LIMIT_RETRIES`] times; otherwise `rate_limited`.
-//! * 5xx and connection failures: one retry after a short random wait.
+//! * 429 from the Management API: no retry. The instance's [`Gate`] closes until the reported
+//!   reset, and no Management API request is sent before it (logins use their cache meanwhile):
+//!   a retry would only spend a bucket the whole tenant shares.
+//! * 429 elsewhere: wait for `Retry-After` (seconds) or `x-ratelimit-reset` (UNIX seconds) when
+//!   the wait fits the deadline, at most [`MAX_RATE_LIMIT_RETRIES`] times; otherwise `rate_limited`.
+//! * 5xx and connection failures: one retry after a short random wait, unless the answer said
+//!   the bucket is empty (`x-ratelimit-remaining: 0`).
 //! * Everything else, timeouts included, is final: 401/403/404 cannot get better by repeating, and
 //!   a request that timed out has already spent its share of the deadline.
 //!
 //! [`decide`] is the pure rule; [`send`] runs it against a [`Host`].
+
+use std::cell::Cell;
 
 use crate::error::{Code, Error, Result};
 use crate::host::{FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders};
@@ -29,6 +35,28 @@ impl Deadline {
     /// Milliseconds left at `now`, never negative.
     pub fn remaining(self, now: f64) -> f64 {
         (self.0 - now).max(0.0)
+    }
+}
+
+/// Closed after a 429 until the rate limit's reset: while closed, requests through it fail at
+/// once with `rate_limited` instead of being sent. One per instance, for the Management API.
+#[derive(Debug, Default)]
+pub struct Gate {
+    until_ms: Cell<f64>,
+}
+
+impl Gate {
+    /// When the gate opens again, if it is closed at `now`.
+    pub fn closed_until(&self, now: f64) -> Option<f64> {
+        let until = self.until_ms.get();
+        (until > now).then_some(until)
+    }
+
+    /// Closes the gate until `until` (ms since the epoch), unless it already stays closed longer.
+    pub fn close_until(&self, until: f64) {
+        if until > self.until_ms.get() {
+            self.until_ms.set(until);
+        }
     }
 }
 
@@ -74,13 +102,15 @@ pub enum Step {
     Fail(Error),
 }
 
-/// The retry rule. `jitter` is a number in `[0, 1)`.
+/// The retry rule. `gated`: the request goes through a [`Gate`], so a 429 is final. `jitter` is a
+/// number in `[0, 1)`.
 pub fn decide(
     outcome: &std::result::Result<HttpResponse, FetchError>,
     attempts: Attempts,
     now: f64,
     deadline: Deadline,
     stage: Stage,
+    gated: bool,
     jitter: f64,
 ) -> Step {
     let fits = |wait: f64| now + wait + MIN_ATTEMPT_MS <= deadline.0;
@@ -94,12 +124,18 @@ pub fn decide(
             if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) {
                 Step::RetryAfter(wait)
             } else {
-                Step::Fail(Error::new(
-                    stage.code(),
-                    format!("connection failed: {why}"),
-                ))
+                Step::Fail(
+                    Error::new(stage.code(), format!("connection failed: {why}")).connection_failed(),
+                )
             }
         }
+        Ok(r) if r.status == 429 && gated => Step::Fail(
+            Error::new(
+                Code::RateLimited,
+                "the tenant's Management API rate limit is reached; this instance sends no request before its reset",
+            )
+            .with_status(429),
+        ),
         Ok(r) if r.status == 429 => {
             let wait = rate_limit_wait(&r.headers, now);
             if attempts.rate_limited >= MAX_RATE_LIMIT_RETRIES {
@@ -127,7 +163,12 @@ pub fn decide(
         }
         Ok(r) if r.status >= 500 => {
             let wait = server_error_wait(jitter);
-            if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) {
+            let bucket_empty = r
+                .headers
+                .ratelimit_remaining
+                .as_deref()
+                .is_some_and(|v| v.trim() == "0");
+            if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) && !bucket_empty {
                 Step::RetryAfter(wait)
             } else {
                 Step::Done
@@ -159,17 +200,29 @@ pub fn rate_limit_wait(headers: &ResponseHeaders, now: f64) -> f64 {
 /// Sends `request` under the rules above. The answer is returned whatever its status (the caller
 /// knows what a 401 or 404 means for it); errors are timeouts, rate limiting and connection
 /// failures. Each attempt's timeout is `timeout_ms` or what is left of the deadline, if less.
+/// With a `gate`, nothing is sent while it is closed, and a 429 closes it until the reset.
 pub async fn send<H: Host>(
     host: &H,
     mut request: HttpRequest,
     timeout_ms: u32,
     deadline: Deadline,
     stage: Stage,
+    gate: Option<&Gate>,
 ) -> Result<HttpResponse> {
     let described = request.describe();
     let mut attempts = Attempts::default();
     loop {
         let now = host.now_ms();
+        if let Some(until) = gate.and_then(|g| g.closed_until(now)) {
+            return Err(Error::new(
+                Code::RateLimited,
+                format!(
+                    "the tenant's Management API rate limit was reached; no request is sent for another {} s",
+                    ((until - now) / 1000.0).ceil() as u64
+                ),
+            )
+            .with_request(described));
+        }
         let left = deadline.remaining(now);
         if left < 1.0 {
             return Err(
@@ -179,7 +232,20 @@ pub async fn send<H: Host>(
         request.timeout_ms = (timeout_ms as f64).min(left).ceil() as u32;
         let outcome = host.fetch(request.clone()).await;
         let now = host.now_ms();
-        match decide(&outcome, attempts, now, deadline, stage, host.random()) {
+        if let (Some(gate), Ok(r)) = (gate, &outcome) {
+            if r.status == 429 {
+                gate.close_until(now + rate_limit_wait(&r.headers, now));
+            }
+        }
+        match decide(
+            &outcome,
+            attempts,
+            now,
+            deadline,
+            stage,
+            gate.is_some(),
+            host.random(),
+        ) {
             Step::Done => {
                 // `decide` only answers Done for an answer.
                 return outcome
@@ -227,6 +293,7 @@ mod tests {
                 NOW,
                 deadline(10_000.0),
                 Stage::Management,
+                false,
                 0.5,
             );
             assert_eq!(step, Step::Done, "{status}");
@@ -247,6 +314,7 @@ mod tests {
                 NOW,
                 deadline(10_000.0),
                 Stage::Management,
+                false,
                 0.0
             ),
             Step::RetryAfter(2000.0)
@@ -262,6 +330,7 @@ mod tests {
                 NOW,
                 deadline(10_000.0),
                 Stage::Management,
+                false,
                 0.0
             ),
             Step::RetryAfter(3050.0)
@@ -272,6 +341,7 @@ mod tests {
             NOW,
             deadline(2_000.0),
             Stage::Management,
+            false,
             0.0,
         ) {
             Step::Fail(e) => {
@@ -295,6 +365,7 @@ mod tests {
             NOW,
             deadline(60_000.0),
             Stage::Permit,
+            false,
             0.0,
         ) {
             Step::Fail(e) => assert_eq!(e.code(), Code::RateLimited),
@@ -311,6 +382,7 @@ mod tests {
                 NOW,
                 deadline(60_000.0),
                 Stage::Permit,
+                false,
                 0.0
             ),
             Step::RetryAfter(DEFAULT_RATE_LIMIT_WAIT_MS)
@@ -330,6 +402,7 @@ mod tests {
                     NOW,
                     deadline(10_000.0),
                     Stage::Token,
+                    false,
                     0.5
                 ),
                 Step::RetryAfter(200.0)
@@ -344,6 +417,7 @@ mod tests {
                 NOW,
                 deadline(10_000.0),
                 Stage::Token,
+                false,
                 0.5,
             );
             match (&outcome, step) {
@@ -360,10 +434,56 @@ mod tests {
                 NOW,
                 deadline(150.0),
                 Stage::Token,
+                false,
                 0.0
             ),
             Step::Done
         );
+    }
+
+    #[test]
+    fn a_gated_429_is_final_and_an_empty_bucket_stops_server_error_retries() {
+        let reset = ResponseHeaders {
+            ratelimit_reset: Some(format!("{}", NOW as u64 / 1000 + 3)),
+            ..Default::default()
+        };
+        match decide(
+            &answer(429, reset),
+            Attempts::default(),
+            NOW,
+            deadline(60_000.0),
+            Stage::Management,
+            true,
+            0.0,
+        ) {
+            Step::Fail(e) => {
+                assert_eq!(e.code(), Code::RateLimited);
+                assert!(e.message().contains("sends no request before its reset"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let empty = ResponseHeaders {
+            ratelimit_remaining: Some("0".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(
+                &answer(503, empty),
+                Attempts::default(),
+                NOW,
+                deadline(60_000.0),
+                Stage::Management,
+                true,
+                0.0
+            ),
+            Step::Done
+        );
+        let gate = Gate::default();
+        assert_eq!(gate.closed_until(NOW), None);
+        gate.close_until(NOW + 2_000.0);
+        gate.close_until(NOW + 1_000.0);
+        assert_eq!(gate.closed_until(NOW), Some(NOW + 2_000.0));
+        assert_eq!(gate.closed_until(NOW + 2_000.0), None);
     }
 
     #[test]
@@ -374,6 +494,7 @@ mod tests {
             NOW,
             deadline(10_000.0),
             Stage::Management,
+            false,
             0.0,
         ) {
             Step::Fail(e) => assert_eq!(e.code(), Code::Timeout),

@@ -185,6 +185,47 @@ impl ErrorPolicy {
     }
 }
 
+/// Where a login's permissions come from (`PERMISSIONS_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermissionsSource {
+    /// `user` (default): the user's permissions endpoint, direct grants and roles.
+    User,
+    /// `roles`: the definitions of the roles in the event, cached per role; no per-user request,
+    /// and no directly granted permission.
+    Roles,
+}
+
+impl PermissionsSource {
+    /// `user` or `roles`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PermissionsSource::User => "user",
+            PermissionsSource::Roles => "roles",
+        }
+    }
+}
+
+/// How long computed permissions are reused, in seconds (`PERMISSIONS_TTL`,
+/// `PERMISSIONS_STALE_MAX`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// Reused without a request while younger than this (jittered per user); `0` turns the
+    /// cache off.
+    pub ttl_s: u32,
+    /// Used anyway, when a refresh fails with 429, 5xx, a timeout or a connection failure, while
+    /// younger than this.
+    pub stale_max_s: u32,
+}
+
+/// Default of `PERMISSIONS_TTL`: five minutes (see the README's "At scale").
+pub const DEFAULT_PERMISSIONS_TTL_S: u32 = 300;
+/// Largest `PERMISSIONS_TTL`.
+pub const MAX_PERMISSIONS_TTL_S: u32 = 900;
+/// Default of `PERMISSIONS_STALE_MAX`: a day.
+pub const DEFAULT_PERMISSIONS_STALE_MAX_S: u32 = 86_400;
+/// Largest `PERMISSIONS_STALE_MAX`: 30 days, Auth0's longest access-token lifetime.
+pub const MAX_PERMISSIONS_STALE_MAX_S: u32 = 2_592_000;
+
 /// A secret string: compared and used, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -474,6 +515,10 @@ pub struct Settings {
     pub deadline_ms: u32,
     /// `MAX_CLAIMS_BYTES`, per token. Defaults to 100000.
     pub max_claims_bytes: usize,
+    /// `PERMISSIONS_SOURCE`. Defaults to `user`.
+    pub source: PermissionsSource,
+    /// `PERMISSIONS_TTL` and `PERMISSIONS_STALE_MAX`.
+    pub freshness: Freshness,
     /// The Management API, present when permissions are on.
     pub management: Option<ManagementSettings>,
     /// Permit.io sync, present when `PERMIT_SYNC` is not `off`.
@@ -556,6 +601,30 @@ impl Settings {
             1,
             AUTH0_CLAIMS_LIMIT as u32,
         )? as usize;
+        let source = match s.get("PERMISSIONS_SOURCE", &[], Kind::Plain)? {
+            None => PermissionsSource::User,
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "user" => PermissionsSource::User,
+                "roles" => PermissionsSource::Roles,
+                _ => return Err(config("PERMISSIONS_SOURCE must be user or roles".into())),
+            },
+        };
+        let freshness = Freshness {
+            ttl_s: number(
+                s,
+                "PERMISSIONS_TTL",
+                DEFAULT_PERMISSIONS_TTL_S,
+                0,
+                MAX_PERMISSIONS_TTL_S,
+            )?,
+            stale_max_s: number(
+                s,
+                "PERMISSIONS_STALE_MAX",
+                DEFAULT_PERMISSIONS_STALE_MAX_S,
+                0,
+                MAX_PERMISSIONS_STALE_MAX_S,
+            )?,
+        };
         let management = if permissions_in.is_none() {
             None
         } else {
@@ -571,6 +640,8 @@ impl Settings {
             http_timeout_ms,
             deadline_ms,
             max_claims_bytes,
+            source,
+            freshness,
             management,
             permit,
         })
@@ -747,10 +818,55 @@ mod tests {
         assert_eq!(s.http_timeout_ms, 3000);
         assert_eq!(s.deadline_ms, 10000);
         assert_eq!(s.max_claims_bytes, 100000);
+        assert_eq!(s.source, PermissionsSource::User);
+        assert_eq!(
+            s.freshness,
+            Freshness {
+                ttl_s: 300,
+                stale_max_s: 86_400
+            }
+        );
         let m = s.management.unwrap();
         assert_eq!(m.origin.as_str(), "https://dev-abc.us.auth0.com");
         assert_eq!(m.client_secret.expose(), "shh");
         assert!(s.permit.is_none());
+    }
+
+    #[test]
+    fn the_permissions_cache_settings_are_read_and_bounded() {
+        let base = [
+            ("CLAIM_NAMESPACE", "https://myapp.example.com"),
+            ("PERMISSIONS_IN", "none"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            from_secrets(&pairs)
+        };
+        let s = with(&[
+            ("PERMISSIONS_SOURCE", "Roles"),
+            ("PERMISSIONS_TTL", "0"),
+            ("PERMISSIONS_STALE_MAX", "60"),
+        ])
+        .unwrap();
+        assert_eq!(s.source, PermissionsSource::Roles);
+        assert_eq!(
+            s.freshness,
+            Freshness {
+                ttl_s: 0,
+                stale_max_s: 60
+            }
+        );
+        for (key, value) in [
+            ("PERMISSIONS_SOURCE", "groups"),
+            ("PERMISSIONS_TTL", "901"),
+            ("PERMISSIONS_TTL", "-1"),
+            ("PERMISSIONS_STALE_MAX", "2592001"),
+        ] {
+            let e = with(&[(key, value)]).unwrap_err();
+            assert_eq!(e.code(), Code::ConfigInvalid, "{key}={value}");
+            assert!(e.message().starts_with(key), "{}", e.message());
+        }
     }
 
     #[test]

@@ -11,12 +11,17 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use auth0_rbac_claims::cache;
 use auth0_rbac_claims::event;
 use auth0_rbac_claims::host::{
     ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
 use auth0_rbac_claims::login::{post_login, Instance, Outcome, SettingsInput};
-use auth0_rbac_claims::settings::{SettingMap, SettingValue, TokenKind};
+use auth0_rbac_claims::permissions::{Permission, PermissionSet};
+use auth0_rbac_claims::settings::{
+    ManagementSettings, PermissionsSource, Secret, SettingMap, SettingValue, TenantOrigin,
+    TokenKind,
+};
 use auth0_rbac_claims::Code;
 use futures_executor::LocalPool;
 use futures_util::future::join_all;
@@ -42,6 +47,9 @@ impl Future for YieldOnce {
     }
 }
 
+/// A role's id and its (API, permission) pairs.
+type Role = (String, Vec<(String, String)>);
+
 type Fault = Box<dyn FnMut(&HttpRequest, u32) -> Option<Result<HttpResponse, FetchError>>>;
 
 /// The simulated tenant: users with permissions, tokens, rate-limit headers and faults.
@@ -57,6 +65,10 @@ struct Tenant {
     remaining: Cell<Option<u32>>,
     bare_arrays: Cell<bool>,
     fault: RefCell<Option<Fault>>,
+    /// Permissions granted during a test: (user, API, name).
+    extra: RefCell<Vec<(String, String, String)>>,
+    /// Role name → (id, permissions), for `PERMISSIONS_SOURCE=roles`.
+    roles: RefCell<HashMap<String, Role>>,
 }
 
 #[derive(Clone)]
@@ -118,6 +130,31 @@ impl FakeHost {
             remaining: Cell::new(None),
             bare_arrays: Cell::new(false),
             fault: RefCell::new(None),
+            extra: RefCell::default(),
+            roles: RefCell::new(
+                [
+                    (
+                        "admin",
+                        "rol_1",
+                        vec![(API_A, "admin:a"), (API_A, "read:a")],
+                    ),
+                    (
+                        "editor",
+                        "rol_2",
+                        vec![(API_A, "read:a"), (API_B, "write:b")],
+                    ),
+                    ("Viewer", "rol_3", vec![(API_B, "read:b")]),
+                ]
+                .into_iter()
+                .map(|(name, id, perms)| {
+                    let perms = perms
+                        .into_iter()
+                        .map(|(a, n)| (a.to_string(), n.to_string()))
+                        .collect();
+                    (name.to_string(), (id.to_string(), perms))
+                })
+                .collect(),
+            ),
         }))
     }
 
@@ -169,20 +206,55 @@ impl FakeHost {
         if !t.valid_tokens.borrow().iter().any(|v| v == bearer) {
             return status(401);
         }
-        let id = path
-            .strip_prefix("/api/v2/users/")
-            .and_then(|p| p.strip_suffix("/permissions"))
-            .unwrap();
-        let id = percent_decode(id);
-        let Some(all) = t.permissions.get(&id) else {
-            return status(404);
-        };
         let param = |name: &str| {
             query
                 .split('&')
                 .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
                 .map(str::to_owned)
         };
+        if path == "/api/v2/roles" {
+            // name_filter: case-insensitive, and a substring match, like Auth0's.
+            let filter = percent_decode(&param("name_filter").unwrap()).to_lowercase();
+            let roles: Vec<serde_json::Value> = t
+                .roles
+                .borrow()
+                .iter()
+                .filter(|(name, _)| name.to_lowercase().contains(&filter))
+                .map(|(name, (id, _))| serde_json::json!({"id": id, "name": name, "description": ""}))
+                .collect();
+            let body =
+                serde_json::json!({"start": 0, "limit": 100, "total": roles.len(), "roles": roles});
+            return ok(body.to_string(), t.remaining.get());
+        }
+        let all: Vec<(String, String)> = if let Some(role) = path
+            .strip_prefix("/api/v2/roles/")
+            .and_then(|p| p.strip_suffix("/permissions"))
+        {
+            let roles = t.roles.borrow();
+            let Some((_, perms)) = roles.values().find(|(id, _)| id == role) else {
+                return status(404);
+            };
+            perms.clone()
+        } else {
+            let id = path
+                .strip_prefix("/api/v2/users/")
+                .and_then(|p| p.strip_suffix("/permissions"))
+                .unwrap();
+            let id = percent_decode(id);
+            let Some(all) = t.permissions.get(&id) else {
+                return status(404);
+            };
+            let mut all = all.clone();
+            all.extend(
+                t.extra
+                    .borrow()
+                    .iter()
+                    .filter(|(u, _, _)| *u == id)
+                    .map(|(_, a, n)| (a.clone(), n.clone())),
+            );
+            all
+        };
+        let all = &all;
         let page: usize = param("page").unwrap().parse().unwrap();
         let per_page: usize = param("per_page").unwrap().parse().unwrap();
         let items: Vec<serde_json::Value> = all
@@ -197,6 +269,15 @@ impl FakeHost {
             serde_json::json!({"start": page * per_page, "limit": per_page, "total": all.len(), "permissions": items}).to_string()
         };
         ok(body, t.remaining.get())
+    }
+}
+
+impl Tenant {
+    /// Grants `user` a permission directly (on top of the seeded ones).
+    fn permissions_grant(&self, user: &str, api: &str, name: &str) {
+        self.extra
+            .borrow_mut()
+            .push((user.into(), api.into(), name.into()));
     }
 }
 
@@ -250,6 +331,36 @@ impl Host for FakeHost {
     fn log(&self, line: &str) {
         self.0.logs.borrow_mut().push(line.to_owned());
     }
+    // Keyed stand-ins for Node's HMAC and AES-GCM (tested against dist/ in Node): a different
+    // secret or purpose gives a different MAC, and only the same one opens a sealed value.
+    fn mac(&self, secret: &Secret, purpose: &str, data: &str) -> Option<String> {
+        Some(format!(
+            "{:016x}",
+            fnv(&format!("{}|{purpose}|{data}", secret.expose()))
+        ))
+    }
+    fn seal(&self, secret: &Secret, purpose: &str, plaintext: &str) -> Option<String> {
+        let key = fnv(&format!("{}|{purpose}", secret.expose()));
+        let hex: String = plaintext.bytes().map(|b| format!("{b:02x}")).collect();
+        Some(format!("sealed:{key:016x}:{hex}"))
+    }
+    fn open(&self, secret: &Secret, purpose: &str, sealed: &str) -> Option<String> {
+        let key = fnv(&format!("{}|{purpose}", secret.expose()));
+        let hex = sealed.strip_prefix(&format!("sealed:{key:016x}:"))?;
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
+        String::from_utf8(bytes?).ok()
+    }
+}
+
+fn fnv(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
 #[derive(Default)]
@@ -259,6 +370,7 @@ struct FakeApi {
     claims: RefCell<Vec<(TokenKind, String, Vec<String>)>>,
     denied: RefCell<Option<String>>,
     refuse_cache_set: bool,
+    app_metadata: RefCell<Vec<(String, Option<String>)>>,
 }
 
 impl ActionApi for FakeApi {
@@ -302,6 +414,12 @@ impl ActionApi for FakeApi {
         *self.denied.borrow_mut() = Some(reason.into());
         Ok(())
     }
+    fn set_app_metadata(&self, key: &str, value: Option<&str>) -> Result<(), String> {
+        self.app_metadata
+            .borrow_mut()
+            .push((key.into(), value.map(str::to_owned)));
+        Ok(())
+    }
 }
 
 impl FakeApi {
@@ -314,12 +432,15 @@ impl FakeApi {
     }
 }
 
+/// Settings for a login. `PERMISSIONS_TTL=0` unless a test sets it: most tests here pin how
+/// permissions are fetched, which the cache would skip; the cache has tests of its own.
 fn settings(extra: &[(&str, &str)]) -> SettingsInput {
     let mut secrets: SettingMap = [
         ("CLAIM_NAMESPACE", NS),
         ("AUTH0_DOMAIN", "tenant.example.com"),
         ("AUTH0_CLIENT_ID", "client"),
         ("AUTH0_CLIENT_SECRET", SECRET),
+        ("PERMISSIONS_TTL", "0"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), SettingValue::from(*v)))
@@ -376,7 +497,7 @@ fn first_login_sends_token_and_one_page_then_only_the_page() {
         &settings(&[]),
         user_event("auth0|three", Some(API_A)),
     );
-    assert_eq!(outcome, Outcome::Complete);
+    assert_eq!(outcome, Outcome::Complete(vec![]));
     assert_eq!(
         (host.count("/oauth/token"), host.count("/permissions")),
         (1, 1)
@@ -540,7 +661,10 @@ fn fifty_concurrent_logins_in_a_cold_instance_share_one_token_request() {
         .unwrap();
     pool.run();
     assert_eq!(outcomes.borrow().len(), 50);
-    assert!(outcomes.borrow().iter().all(|o| *o == Outcome::Complete));
+    assert!(outcomes
+        .borrow()
+        .iter()
+        .all(|o| *o == Outcome::Complete(vec![])));
     assert_eq!(host.count("/oauth/token"), 1);
     assert_eq!(store.tokens.token_requests(), 1);
 }
@@ -569,7 +693,7 @@ fn a_token_the_api_rejects_is_dropped_and_fetched_once_more() {
         &settings(&[]),
         user_event("auth0|three", Some(API_A)),
     );
-    assert_eq!(outcome, Outcome::Complete);
+    assert_eq!(outcome, Outcome::Complete(vec![]));
     assert_eq!(host.count("/oauth/token"), 2);
     let ops = second.cache_ops.borrow().join(",");
     assert!(
@@ -596,7 +720,7 @@ fn a_second_401_is_a_management_api_error_and_not_retried_again() {
 }
 
 #[test]
-fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
+fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the_reset() {
     // One 503 on the first page: retried, the login completes.
     let host = FakeHost::new()
         .with_fault(|r, n| (r.url.contains("/permissions") && n == 2).then(|| status(503)));
@@ -609,13 +733,55 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
             &settings(&[]),
             user_event("auth0|three", None)
         ),
-        Outcome::Complete
+        Outcome::Complete(vec![])
     );
     assert_eq!(host.count("/permissions"), 2);
 
-    // Two 429s announcing a 2 s wait: both waited out (virtual time), the login completes.
+    // A 429 from the Management API is not retried: the tenant's bucket is shared, so a retry
+    // only spends it. The login fails with rate_limited after one request, the instance sends
+    // nothing more until the announced reset, and after it the next login goes through.
     let host = FakeHost::new().with_fault(|r, n| {
-        (r.url.contains("/permissions") && n <= 3).then(|| {
+        (r.url.contains("/permissions") && n <= 2).then(|| {
+            Ok(HttpResponse {
+                status: 429,
+                headers: ResponseHeaders {
+                    retry_after: Some("2".into()),
+                    ratelimit_remaining: Some("0".into()),
+                    ..Default::default()
+                },
+                body: String::new(),
+            })
+        })
+    });
+    let instance = Instance::default();
+    let login = || {
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &instance,
+            &settings(&[]),
+            user_event("auth0|three", None),
+        )
+    };
+    assert_eq!(login(), Outcome::Denied(Code::RateLimited));
+    assert_eq!(host.count("/permissions"), 1);
+    assert_eq!(login(), Outcome::Denied(Code::RateLimited));
+    assert_eq!(host.count("/permissions"), 1, "gated: nothing sent");
+    assert!(host
+        .0
+        .logs
+        .borrow()
+        .last()
+        .unwrap()
+        .contains("no request is sent for another 2 s"));
+    host.0.now.set(host.now_ms() + 2_100.0);
+    assert_eq!(login(), Outcome::Complete(vec![]));
+    assert_eq!(host.count("/permissions"), 2);
+
+    // 429s on the token request (another bucket) are still waited out when the wait fits.
+    let host = FakeHost::new().with_fault(|r, n| {
+        (r.url.contains("/oauth/token") && n <= 2).then(|| {
             Ok(HttpResponse {
                 status: 429,
                 headers: ResponseHeaders {
@@ -636,17 +802,18 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
             &settings(&[]),
             user_event("auth0|three", None)
         ),
-        Outcome::Complete
+        Outcome::Complete(vec![])
     );
     assert!(host.now_ms() - before >= 4000.0);
+    assert_eq!(host.count("/oauth/token"), 3);
 
-    // A 429 whose wait does not fit the deadline: rate_limited at once.
+    // A 503 that says the bucket is empty is not retried either.
     let host = FakeHost::new().with_fault(|r, _| {
         r.url.contains("/permissions").then(|| {
             Ok(HttpResponse {
-                status: 429,
+                status: 503,
                 headers: ResponseHeaders {
-                    retry_after: Some("60".into()),
+                    ratelimit_remaining: Some("0".into()),
                     ..Default::default()
                 },
                 body: String::new(),
@@ -662,7 +829,7 @@ fn server_errors_are_retried_once_and_rate_limits_wait_when_it_fits() {
             &settings(&[]),
             user_event("auth0|three", None)
         ),
-        Outcome::Denied(Code::RateLimited)
+        Outcome::Denied(Code::ManagementApiError)
     );
     assert_eq!(host.count("/permissions"), 1);
 }
@@ -910,7 +1077,7 @@ fn a_failed_cache_write_is_logged_once_and_never_fatal() {
                 &settings(&[]),
                 user_event("auth0|three", None)
             ),
-            Outcome::Complete
+            Outcome::Complete(vec![])
         );
     }
     let logs = host.0.logs.borrow();
@@ -942,4 +1109,397 @@ fn wrong_credentials_are_a_token_request_failure_that_names_what_to_check() {
         logs[0].contains("(HTTP 401, POST /oauth/token)"),
         "{logs:?}"
     );
+}
+
+// --- the permissions cache ------------------------------------------------------------------------
+
+/// An event with these roles, an Organization and what `app_metadata` holds of ours.
+fn cached_event(
+    user: &str,
+    roles: &[&str],
+    organization: Option<&str>,
+    stored: Option<&str>,
+) -> event::Event {
+    let json = serde_json::json!({
+        "user": {"user_id": user, "app_metadata": {"plan": "pro", "auth0_rbac_claims": stored}},
+        "authorization": {"roles": roles},
+        "organization": organization.map(|id| serde_json::json!({"id": id, "name": "acme"})),
+        "resource_server": {"identifier": API_A},
+    });
+    event::from_json(&json.to_string()).1.unwrap()
+}
+
+/// What the login wrote to `app_metadata` last (our key only).
+fn written(api: &FakeApi) -> Option<String> {
+    let writes = api.app_metadata.borrow();
+    assert!(
+        writes.iter().all(|(k, _)| k == "auth0_rbac_claims"),
+        "{writes:?}"
+    );
+    writes.last().and_then(|(_, v)| v.clone())
+}
+
+const CACHED: &[(&str, &str)] = &[
+    ("PERMISSIONS_TTL", "300"),
+    ("PERMISSIONS_STALE_MAX", "3600"),
+];
+
+#[test]
+fn a_cached_set_is_reused_from_memory_then_from_app_metadata_by_a_fresh_instance() {
+    let host = FakeHost::new();
+    let input = settings(CACHED);
+    let instance = Instance::default();
+    let first = FakeApi::default();
+    let event = || cached_event("auth0|three", &["admin", "editor"], None, None);
+    assert_eq!(
+        run(&host, &first, &instance, &input, event()),
+        Outcome::Complete(vec![])
+    );
+    assert_eq!(
+        (host.count("/oauth/token"), host.count("/permissions")),
+        (1, 1)
+    );
+    let stored = written(&first).expect("the set is stored for the next login");
+    assert!(stored.starts_with("p1.1700000000."), "{stored}");
+    assert!(!stored.contains(SECRET) && !stored.contains("token-"));
+    assert!(stored.contains("https://a.example.com=read:a,write:a;https://b.example.com=read:b"));
+
+    // The same instance: memory, no request.
+    let second = FakeApi::default();
+    run(&host, &second, &instance, &input, event());
+    assert_eq!(host.0.requests.borrow().len(), 2);
+    assert_eq!(
+        second.claim(TokenKind::Access, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+    assert_eq!(written(&second), None, "nothing new to store");
+
+    // Another instance, given what Auth0 hands back in app_metadata: no request at all, not even
+    // for a token.
+    let other = FakeApi::default();
+    let outcome = run(
+        &host,
+        &other,
+        &Instance::default(),
+        &input,
+        cached_event("auth0|three", &["editor", "admin"], None, Some(&stored)),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(host.0.requests.borrow().len(), 2);
+    assert_eq!(
+        other.claim(TokenKind::Id, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+    assert_no_secret(&host, &other);
+}
+
+#[test]
+fn a_change_of_roles_or_organization_is_never_served_from_cache() {
+    let host = FakeHost::new();
+    let input = settings(CACHED);
+    let instance = Instance::default();
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &instance,
+        &input,
+        cached_event("auth0|three", &["admin", "editor"], None, None),
+    );
+    let stored = written(&api).unwrap();
+    for (roles, organization) in [
+        (&["admin"][..], None),
+        (&["admin", "editor", "Viewer"][..], None),
+        (&["admin", "editor"][..], Some("org_1")),
+    ] {
+        let before = host.count("/permissions");
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &Instance::default(),
+            &input,
+            cached_event("auth0|three", roles, organization, Some(&stored)),
+        );
+        assert_eq!(
+            host.count("/permissions"),
+            before + 1,
+            "{roles:?} {organization:?}"
+        );
+        let before = host.count("/permissions");
+        run(
+            &host,
+            &FakeApi::default(),
+            &instance,
+            &input,
+            cached_event("auth0|three", roles, organization, None),
+        );
+        assert_eq!(
+            host.count("/permissions"),
+            before + 1,
+            "memory, {roles:?} {organization:?}"
+        );
+    }
+}
+
+#[test]
+fn after_the_ttl_a_set_is_fetched_again_and_a_grant_shows() {
+    let host = FakeHost::new();
+    let input = settings(CACHED);
+    let instance = Instance::default();
+    let event = || cached_event("auth0|three", &["admin"], None, None);
+    run(&host, &FakeApi::default(), &instance, &input, event());
+    host.0.permissions_grant("auth0|three", API_A, "delete:a");
+    host.0.now.set(host.now_ms() + 239_000.0); // within every jittered TTL (240–300 s)
+    let api = FakeApi::default();
+    run(&host, &api, &instance, &input, event());
+    assert_eq!(host.count("/permissions"), 1);
+    assert!(!api
+        .claim(TokenKind::Access, "permissions")
+        .unwrap()
+        .contains(&"delete:a".to_string()));
+    host.0.now.set(host.now_ms() + 61_000.0); // past any TTL
+    let api = FakeApi::default();
+    run(&host, &api, &instance, &input, event());
+    assert_eq!(host.count("/permissions"), 2);
+    assert!(api
+        .claim(TokenKind::Access, "permissions")
+        .unwrap()
+        .contains(&"delete:a".to_string()));
+}
+
+#[test]
+fn during_an_outage_a_stale_set_completes_the_login_until_stale_max() {
+    let down = Rc::new(Cell::new(false));
+    let flag = down.clone();
+    let host = FakeHost::new()
+        .with_fault(move |r, _| (flag.get() && r.url.contains("/api/v2/")).then(|| status(503)));
+    let input = settings(CACHED);
+    let instance = Instance::default();
+    let event = || cached_event("auth0|three", &["admin"], None, None);
+    run(&host, &FakeApi::default(), &instance, &input, event());
+    down.set(true);
+    host.0.now.set(host.now_ms() + 600_000.0); // 10 minutes: stale, within the hour
+    let api = FakeApi::default();
+    let outcome = run(&host, &api, &instance, &input, event());
+    assert_eq!(outcome, Outcome::Complete(vec![Code::StalePermissions]));
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["read:a", "write:a"]
+    );
+    let log = host.0.logs.borrow().last().unwrap().clone();
+    assert!(log.starts_with("[auth0-rbac-claims] stale_permissions: refreshing the permissions failed (management_api_error); permissions computed 600 s ago"), "{log}");
+    // A user never seen before has nothing to fall back on: ON_ERROR as before.
+    let newcomer = run(
+        &host,
+        &FakeApi::default(),
+        &instance,
+        &input,
+        cached_event("auth0|none", &[], None, None),
+    );
+    assert_eq!(newcomer, Outcome::Denied(Code::ManagementApiError));
+    // Past PERMISSIONS_STALE_MAX: ON_ERROR.
+    host.0.now.set(host.now_ms() + 3_100_000.0);
+    let outcome = run(&host, &FakeApi::default(), &instance, &input, event());
+    assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
+    // A refusal is never papered over with a stale set, however young.
+    let host = FakeHost::new();
+    let instance = Instance::default();
+    run(&host, &FakeApi::default(), &instance, &input, event());
+    host.0.now.set(host.now_ms() + 600_000.0);
+    *host.0.fault.borrow_mut() = Some(Box::new(|r: &HttpRequest, _| {
+        r.url.contains("/permissions").then(|| status(403))
+    }));
+    let outcome = run(&host, &FakeApi::default(), &instance, &input, event());
+    assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
+}
+
+#[test]
+fn a_stored_value_written_by_anyone_else_grants_nothing() {
+    let host = FakeHost::new();
+    let input = settings(CACHED);
+    let management = ManagementSettings {
+        origin: TenantOrigin::parse("tenant.example.com").unwrap(),
+        client_id: "client".into(),
+        client_secret: Secret::new(SECRET),
+    };
+    let context = cache::Context::new(&management, None, PermissionsSource::User, &[]);
+    let grant: PermissionSet = [Permission::new(API_A, "admin:everything")]
+        .into_iter()
+        .collect();
+    let now_s = (host.now_ms() / 1000.0) as u64;
+    let sign = |secret: &str| {
+        let secret = Secret::new(secret);
+        cache::encode(&grant, now_s, &context, |t| {
+            host.mac(&secret, cache::MAC_PURPOSE, t)
+        })
+        .unwrap()
+    };
+    // The one value that would be trusted: signed with this Action's secret.
+    let genuine = sign(SECRET);
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &Instance::default(),
+        &input,
+        cached_event("auth0|none", &[], None, Some(&genuine)),
+    );
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["admin:everything"]
+    );
+    assert_eq!(host.count("/permissions"), 0);
+    // Written with another secret (another Action, an administrator), edited, or made up.
+    let tag = genuine.split('.').nth(2).unwrap().to_string();
+    for value in [
+        sign("another-secret"),
+        genuine.replace("admin:everything", "admin:everything,root"),
+        genuine.replace(&tag, &"0".repeat(tag.len())),
+        genuine.replacen(&format!("p1.{now_s}."), &format!("p1.{}.", now_s + 60), 1),
+        format!("p1.{now_s}..https://a.example.com=admin:everything"),
+        "{\"permissions\":[\"admin:everything\"]}".to_string(),
+        "p0.1.x.y=z".to_string(),
+    ] {
+        let api = FakeApi::default();
+        let before = host.count("/permissions");
+        let outcome = run(
+            &host,
+            &api,
+            &Instance::default(),
+            &input,
+            cached_event("auth0|none", &[], None, Some(&value)),
+        );
+        assert_eq!(outcome, Outcome::Complete(vec![]), "{value}");
+        assert_eq!(
+            api.claim(TokenKind::Access, "permissions").unwrap(),
+            Vec::<String>::new(),
+            "{value}"
+        );
+        assert_eq!(
+            host.count("/permissions"),
+            before + 1,
+            "ignored and fetched: {value}"
+        );
+        assert!(
+            written(&api).unwrap().starts_with("p1."),
+            "replaced by a genuine value"
+        );
+    }
+}
+
+#[test]
+fn concurrent_logins_of_one_user_share_one_fetch() {
+    let host = FakeHost::new();
+    let store = Rc::new(Instance::default());
+    let input = Rc::new(settings(CACHED));
+    let mut pool = LocalPool::new();
+    let outcomes = Rc::new(RefCell::new(vec![]));
+    for _ in 0..20 {
+        let (host, store, input, outcomes) =
+            (host.clone(), store.clone(), input.clone(), outcomes.clone());
+        pool.spawner()
+            .spawn_local(async move {
+                let api = FakeApi::default();
+                let o = post_login(
+                    &host,
+                    &api,
+                    &store,
+                    &input,
+                    Ok(cached_event("auth0|big", &["admin"], None, None)),
+                )
+                .await;
+                outcomes.borrow_mut().push((
+                    o.unwrap(),
+                    api.claim(TokenKind::Access, "permissions").unwrap().len(),
+                ));
+            })
+            .unwrap();
+    }
+    pool.run();
+    assert_eq!(outcomes.borrow().len(), 20);
+    assert!(outcomes
+        .borrow()
+        .iter()
+        .all(|(o, n)| *o == Outcome::Complete(vec![]) && *n == 125));
+    // One token, and the 500 entries' pages read once.
+    assert_eq!(host.count("/oauth/token"), 1);
+    assert_eq!(host.count("/permissions"), 10);
+}
+
+#[test]
+fn permissions_from_roles_send_requests_per_role_not_per_user() {
+    let host = FakeHost::new();
+    let input = settings(&[("PERMISSIONS_SOURCE", "roles"), ("PERMISSIONS_TTL", "300")]);
+    let instance = Instance::default();
+    for i in 0..30 {
+        let api = FakeApi::default();
+        let roles: &[&str] = if i % 2 == 0 {
+            &["admin", "editor"]
+        } else {
+            &["editor"]
+        };
+        let outcome = run(
+            &host,
+            &api,
+            &instance,
+            &input,
+            cached_event(&format!("auth0|user-{i}"), roles, None, None),
+        );
+        assert_eq!(outcome, Outcome::Complete(vec![]));
+        let expected: &[&str] = if i % 2 == 0 {
+            &["admin:a", "read:a"]
+        } else {
+            &["read:a"]
+        };
+        assert_eq!(
+            api.claim(TokenKind::Access, "permissions").unwrap(),
+            expected
+        );
+        assert_eq!(
+            api.claim(TokenKind::Id, "permissions").unwrap(),
+            expected,
+            "the requested API's"
+        );
+        assert!(
+            api.app_metadata.borrow().is_empty(),
+            "nothing is written to users"
+        );
+    }
+    assert_eq!(host.count("/api/v2/users/"), 0);
+    // Two roles: one lookup by name and one permissions page each, for 30 users.
+    assert_eq!(host.count("/api/v2/roles?name_filter="), 2);
+    assert_eq!(host.count("/permissions"), 2);
+    // The role's definition changes: it shows after the TTL, without a new name lookup.
+    host.0
+        .roles
+        .borrow_mut()
+        .get_mut("editor")
+        .unwrap()
+        .1
+        .push((API_A.into(), "edit:a".into()));
+    host.0.now.set(host.now_ms() + 301_000.0);
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &instance,
+        &input,
+        cached_event("auth0|late", &["editor"], None, None),
+    );
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["edit:a", "read:a"]
+    );
+    assert_eq!(host.count("/api/v2/roles?name_filter="), 2);
+    // A role name matched only as a substring (Viewer ⊂ "view") is not taken for another.
+    let api = FakeApi::default();
+    let outcome = run(
+        &host,
+        &api,
+        &instance,
+        &input,
+        cached_event("auth0|v", &["view"], None, None),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
 }

@@ -27,14 +27,17 @@ commands
                                  environment; the application also needs read:roles for --user)
               --audience API     the API (resource server) the login asks a token for
               --set KEY=VALUE    any setting (repeatable; takes precedence like code options)
-              --times N          run N logins in the same instance (shows the steady state)
+              --times N          run N logins in the same instance (shows the steady state; what
+                                 a login stores in app_metadata reaches the next one, as in Auth0)
+              --rate-limit B/R   the mock's Management API bucket: burst B, R requests/second
+                                 (e.g. 10/2.5, Auth0's Essentials plan); default unlimited
               --action FILE      the Action to run (default dist/action.js)
               --shape S          how the Action is loaded: production (default: one realm, as
                                  Auth0 runs it), test-loader (Auth0's published test loader,
                                  another realm), or context (a fresh vm context)
               --json             machine-readable output
   serve     start the mock tenant and print its URL and credentials; Ctrl-C stops it
-              --port N --latency MS
+              --port N --latency MS --rate-limit B/R
   deploy    create or update the Action, deploy it and bind it to the post-login trigger (after
             the existing bindings); a second run only makes a new version
               --tenant T         mock (default, in-process: prints the requests it received) or
@@ -69,6 +72,14 @@ function pairs(list = []) {
     out[item.slice(0, at)] = item.slice(at + 1);
   }
   return out;
+}
+
+/** `--rate-limit BURST/PER_SECOND` → { burst, perSecond } (undefined when not given). */
+function rateLimit(value) {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) fail(`--rate-limit must be BURST/PER_SECOND, e.g. 10/2.5, not '${value}'`);
+  return { burst: Number(m[1]), perSecond: Number(m[2]) };
 }
 
 function env(name) {
@@ -121,7 +132,7 @@ async function run(values) {
   let settings;
   let base;
   if ((values.tenant || 'mock') === 'mock') {
-    tenant = await startMockTenant();
+    tenant = await startMockTenant({ rateLimit: rateLimit(values['rate-limit']) });
     settings = mockSettings(tenant);
   } else if (values.tenant === 'real') {
     settings = Object.fromEntries(ACTION_SECRETS.map((k) => [k, process.env[k] || overrides[k] || env(k)]));
@@ -169,7 +180,7 @@ function withAudience(event, audience) {
 }
 
 async function serve(values) {
-  const tenant = await startMockTenant({ port: Number(values.port || 0), latencyMs: Number(values.latency || 0) });
+  const tenant = await startMockTenant({ port: Number(values.port || 0), latencyMs: Number(values.latency || 0), rateLimit: rateLimit(values['rate-limit']) });
   console.log(`mock tenant listening on ${tenant.url}
   AUTH0_DOMAIN=${tenant.url}
   AUTH0_CLIENT_ID=${tenant.clientId}
@@ -292,6 +303,7 @@ async function main(argv) {
       name: { type: 'string' },
       format: { type: 'string' },
       shape: { type: 'string' },
+      'rate-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

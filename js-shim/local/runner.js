@@ -2,7 +2,7 @@
 // carry, the requests the login made and how long it took. Shared by the demo, the CLI and tests.
 'use strict';
 
-const { loadAction, createApi, createCache, makeEvent, claimBytes } = require('./sandbox');
+const { loadAction, createApi, createCache, makeEvent, claimBytes, applyAppMetadata } = require('./sandbox');
 
 // Practical ceilings below Auth0's 100 KB (auth0-facts.md §4).
 const LIMITS = [
@@ -13,9 +13,12 @@ const LIMITS = [
 
 /**
  * One Action instance (module loaded once, like Auth0's Node 22 runtime) with a trigger-wide
- * api.cache. `fetch` is wrapped to record every request the Action sends.
+ * api.cache. `fetch` is wrapped to record every request the Action sends. `profiles` is the
+ * tenant's user store as far as logins see it: user id → app_metadata, where Auth0 persists
+ * what a login writes with api.user.setAppMetadata and from where it hands it to the user's next
+ * login. Instances of one Action share it (and the cache); each instance has its own memory.
  */
-function createInstance({ source, wasm, shape, cache = createCache() } = {}) {
+function createInstance({ source, wasm, shape, cache = createCache(), profiles = new Map() } = {}) {
   const requests = [];
   const recordingFetch = async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input.url);
@@ -35,7 +38,7 @@ function createInstance({ source, wasm, shape, cache = createCache() } = {}) {
     }
   };
   const action = loadAction({ source, wasm, shape, globals: { fetch: recordingFetch } });
-  return { action, cache, requests };
+  return { action, cache, requests, profiles, metadataWrites: 0 };
 }
 
 const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
@@ -45,9 +48,14 @@ const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
  * `options` are settings given in code (they take precedence, as in the npm form).
  * Returns { report, denied, failed, tokens: { id_token, access_token }, requests, ms, logs }.
  */
-async function runLogin(instance, { event, userId, user = {}, roles, audience, settings = {}, configuration, options }) {
-  const loginEvent = event || makeEvent({ user: { ...user, user_id: userId }, roles, audience, secrets: settings, configuration });
-  const api = createApi({ cache: instance.cache });
+async function runLogin(instance, { event, userId, user = {}, roles, audience, settings = {}, configuration, options, organization }) {
+  const persisted = instance.profiles.get(event ? event.user?.user_id : userId);
+  const profile = { ...user, user_id: userId };
+  if (persisted) profile.app_metadata = persisted;
+  const loginEvent = event
+    ? persisted ? { ...event, user: { ...event.user, app_metadata: persisted } } : event
+    : makeEvent({ user: profile, roles, audience, secrets: settings, configuration, extra: organization ? { organization } : {} });
+  const api = createApi({ cache: instance.cache, event: loginEvent });
   const firstRequest = instance.requests.length;
   const firstLog = instance.action.logs.length;
   const started = performance.now();
@@ -57,6 +65,11 @@ async function runLogin(instance, { event, userId, user = {}, roles, audience, s
     : await instance.action.execute('onExecutePostLogin', loginEvent, api);
   const ms = performance.now() - started;
   const outcome = api.finish();
+  if (outcome.appMetadata.length > 0) {
+    // Auth0 writes the batched changes once the flow ends (a deny does not roll them back).
+    instance.profiles.set(loginEvent.user.user_id, applyAppMetadata(loginEvent.user.app_metadata, outcome.appMetadata));
+    instance.metadataWrites += 1;
+  }
   const token = (claims, kind) => ({
     claims,
     bytes: claimBytes(claims),
@@ -70,6 +83,7 @@ async function runLogin(instance, { event, userId, user = {}, roles, audience, s
     tokens: { id_token: token(outcome.idToken, 'id'), access_token: token(outcome.accessToken, 'access') },
     requests: instance.requests.slice(firstRequest),
     logs: instance.action.logs.slice(firstLog),
+    appMetadata: outcome.appMetadata,
     ms,
   };
 }
@@ -93,6 +107,10 @@ function formatLogin(title, result) {
   lines.push(`  requests:${requests.length ? '' : ' none'}`);
   for (const r of requests) {
     lines.push(`    ${r.method} ${r.path}${r.query ? r.query.replace(/^\?/, '?') : ''} → ${r.status} (${r.ms.toFixed(1)} ms)`);
+  }
+  for (const [key, value] of result.appMetadata || []) {
+    const shown = value === null ? 'deleted' : `${String(value).slice(0, 24)}… (${Buffer.byteLength(JSON.stringify(value))} bytes)`;
+    lines.push(`  app_metadata.${key} ← ${shown}`);
   }
   for (const log of result.logs) lines.push(`  log: ${log}`);
   return lines.join('\n');

@@ -234,12 +234,16 @@ function claimBytes(claims) {
 }
 
 /**
- * The `api` object of one login. `cache` is shared between logins when the same one is passed.
- * After the handler resolves, call `finish()` to apply what Auth0 does once the trigger ends
- * (the 100 KB custom-claims limit) and get { denied, failed, idToken, accessToken, dropped }.
+ * The `api` object of one login. `cache` is shared between logins when the same one is passed;
+ * `event` is the login's event (`api.user.setAppMetadata` refuses to work when its
+ * `user.app_metadata` is not an object, as Auth0's does). After the handler resolves, call
+ * `finish()` to apply what Auth0 does once the trigger ends (the 100 KB custom-claims limit)
+ * and get { denied, failed, idToken, accessToken, dropped, appMetadata }, where `appMetadata`
+ * lists the metadata writes in order, as [key, value] (value null: delete), which Auth0 makes
+ * once at the end of the flow and hands back in the user's next event.
  */
-function createApi({ cache = createCache(), throwOn = null } = {}) {
-  const state = { idToken: {}, accessToken: {}, dropped: [], denied: null, calls: [] };
+function createApi({ cache = createCache(), throwOn = null, event } = {}) {
+  const state = { idToken: {}, accessToken: {}, dropped: [], denied: null, calls: [], appMetadata: [] };
   const tokenApi = (which) => ({
     setCustomClaim(name, value) {
       if (throwOn === `${which}.setCustomClaim`) throw new Error(`${which}.setCustomClaim failed`);
@@ -269,7 +273,21 @@ function createApi({ cache = createCache(), throwOn = null } = {}) {
       set: (key, value, options) => cache.set(key, value, options),
       delete: (key) => cache.delete(key),
     },
-    user: { setAppMetadata() {}, setUserMetadata() {} },
+    user: {
+      setAppMetadata(key, value) {
+        state.calls.push(['user.setAppMetadata', key]);
+        if (throwOn === 'user.setAppMetadata') throw new Error('user.setAppMetadata failed');
+        const current = event?.user?.app_metadata;
+        if (event && (current === null || typeof current !== 'object' || Array.isArray(current))) {
+          throw new Error('Unexpected app_metadata format: it must be a JSON object');
+        }
+        state.appMetadata.push([String(key), value === null ? null : JSON.parse(JSON.stringify(value))]);
+        return api;
+      },
+      setUserMetadata() {
+        return api;
+      },
+    },
     multifactor: { enable() {} },
     redirect: { sendUserTo() {}, canRedirect: () => false },
     transaction: { setMetadata() {} },
@@ -280,7 +298,7 @@ function createApi({ cache = createCache(), throwOn = null } = {}) {
       const failed = state.denied === null && (sizes.idToken > CUSTOM_CLAIMS_LIMIT || sizes.accessToken > CUSTOM_CLAIMS_LIMIT)
         ? 'custom claims over 100 KB: Auth0 fails the login'
         : null;
-      return { denied: state.denied, failed, idToken: state.idToken, accessToken: state.accessToken, sizes, dropped: state.dropped, calls: state.calls };
+      return { denied: state.denied, failed, idToken: state.idToken, accessToken: state.accessToken, sizes, dropped: state.dropped, calls: state.calls, appMetadata: state.appMetadata };
     },
   });
   return api;
@@ -353,4 +371,14 @@ function makeEvent({ user = {}, roles, audience, secrets = {}, configuration, ex
   return JSON.parse(JSON.stringify(event));
 }
 
-module.exports = { builtinsOnly, loadAction, invalidHandlerMessage, SHAPES, DEFAULT_SHAPE, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION, WASM_ALLOWED };
+/** `app_metadata` after Auth0 applies a login's writes (a new object; null deletes a key). */
+function applyAppMetadata(appMetadata, writes) {
+  const next = { ...(appMetadata && typeof appMetadata === 'object' ? appMetadata : {}) };
+  for (const [key, value] of writes) {
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+module.exports = { applyAppMetadata, builtinsOnly, loadAction, invalidHandlerMessage, SHAPES, DEFAULT_SHAPE, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, DEFAULT_ACTION, WASM_ALLOWED };

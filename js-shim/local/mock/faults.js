@@ -20,8 +20,14 @@ function createFaults({ seed = 1 } = {}) {
   const random = prng(seed);
   let active = [];
   return {
+    /**
+     * Adds a fault on `route` ('*': every route). `times` bounds how many requests it hits;
+     * `probability` makes it hit a seeded fraction; `rateLimited: { forMs }` answers 429 to every
+     * request for that long, with the reset at its end, as an emptied bucket does.
+     */
     add(route, fault) {
-      active.push({ route, fault, left: fault.times ?? fault.rateLimited?.times ?? Infinity });
+      const until = fault.rateLimited?.forMs !== undefined ? Date.now() + fault.rateLimited.forMs : undefined;
+      active.push({ route, fault, until, left: fault.times ?? fault.rateLimited?.times ?? Infinity });
     },
     clear() {
       active = [];
@@ -30,6 +36,10 @@ function createFaults({ seed = 1 } = {}) {
     pick(route) {
       for (const entry of active) {
         if (entry.route !== route && entry.route !== '*') continue;
+        if (entry.until !== undefined) {
+          if (Date.now() < entry.until) return { rateLimited: { ...entry.fault.rateLimited, resetAt: entry.until } };
+          continue;
+        }
         if (entry.left <= 0 || latencyOnly(entry.fault)) continue;
         if (entry.fault.probability !== undefined && random() >= entry.fault.probability) continue;
         entry.left -= 1;

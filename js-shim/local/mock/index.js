@@ -14,29 +14,33 @@ const { createPermit } = require('./permit');
 const { createActions } = require('./actions');
 const { json, apiError, readBody, nowSeconds } = require('./http');
 
-const MAX_PER_PAGE = 50; // Public Cloud maximum (auth0-facts.md §5.4)
+// Largest page per endpoint: a user's permissions 50 (Public Cloud, auth0-facts.md §5.4); roles
+// and a role's permissions 100 (their OpenAPI description).
+const MAX_PER_PAGE = 50;
+const ROLES_MAX_PER_PAGE = 100;
+
+const permissionEntry = ({ api, name }) => ({
+  permission_name: name,
+  description: `${name} on ${API_NAMES[api] || api}`,
+  resource_server_name: API_NAMES[api] || api,
+  resource_server_identifier: api,
+});
 
 /** One entry per way the user holds a permission: direct ones first, then each role's. */
-function permissionEntries(user) {
-  const entry = ({ api, name }, source) => ({
-    permission_name: name,
-    description: `${name} on ${API_NAMES[api]}`,
-    resource_server_name: API_NAMES[api],
-    resource_server_identifier: api,
-    sources: [source],
-  });
+function permissionEntries(user, roles) {
+  const entry = (p, source) => ({ ...permissionEntry(p), sources: [source] });
   return [
     ...user.directPermissions.map((p) => entry(p, { source_id: '', source_name: '', source_type: 'DIRECT' })),
-    ...user.roles.flatMap((role) => (ROLES[role] || []).map((p) => entry(p, { source_id: roleId(role), source_name: role, source_type: 'ROLE' }))),
+    ...user.roles.flatMap((role) => (roles.get(role) || []).map((p) => entry(p, { source_id: roleId(role), source_name: role, source_type: 'ROLE' }))),
   ];
 }
 
 const roleId = (name) => `rol_${crypto.createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
 
 /** Auth0's offset paging: no page/per_page → everything as a bare array. */
-function paged(items, query, key) {
+function paged(items, query, key, max = MAX_PER_PAGE) {
   if (query.page === undefined && query.per_page === undefined) return items;
-  const perPage = Math.min(MAX_PER_PAGE, Math.max(1, Number.parseInt(query.per_page ?? MAX_PER_PAGE, 10) || MAX_PER_PAGE));
+  const perPage = Math.min(max, Math.max(1, Number.parseInt(query.per_page ?? max, 10) || max));
   const page = Math.max(0, Number.parseInt(query.page ?? 0, 10) || 0);
   const slice = items.slice(page * perPage, page * perPage + perPage);
   if (query.include_totals !== 'true') return slice;
@@ -47,7 +51,8 @@ function paged(items, query, key) {
  * Starts the tenant. Options: latencyMs (every route), tokenLifetimeSeconds (default 86400),
  * rateLimit ({burst, perSecond} token bucket for /api/v2; off when null), seed (fault PRNG), port.
  */
-async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, rateLimit = null, seed = 1, port = 0 } = {}) {
+async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, rateLimit: initialRateLimit = null, seed = 1, port = 0 } = {}) {
+  let rateLimit = initialRateLimit;
   const signer = await createSigner();
   const faults = createFaults({ seed });
   const clients = new Map();
@@ -59,6 +64,7 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
   const actionClient = newClient('read:users read:roles');
   const deployClient = newClient('read:actions create:actions update:actions');
   const users = new Map(USERS.map((u) => [u.user_id, { ...u, roles: [...u.roles], directPermissions: [...u.directPermissions] }]));
+  const roles = new Map(Object.entries(ROLES).map(([name, permissions]) => [name, [...permissions]]));
   const issued = new Map(); // token → { exp, scope, revoked }
   const requests = [];
   const counts = new Map();
@@ -115,8 +121,22 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     }],
     ['permissions', 'GET', /^\/api\/v2\/users\/([^/]+)\/permissions$/, (req, m, query) => {
       const user = users.get(decodeURIComponent(m[1]));
-      return user ? json(200, paged(permissionEntries(user), query, 'permissions')) : unknownUser();
+      return user ? json(200, paged(permissionEntries(user, roles), query, 'permissions')) : unknownUser();
     }, ['read:users']],
+    // name_filter: Auth0 documents only "case-insensitive"; a substring match is the looser reading,
+    // so the Action must (and does) look for the exact name among the answers.
+    ['roles', 'GET', /^\/api\/v2\/roles$/, (req, m, query) => {
+      const filter = (query.name_filter || '').toLowerCase();
+      const list = [...roles.keys()]
+        .filter((name) => name.toLowerCase().includes(filter))
+        .map((name) => ({ id: roleId(name), name, description: `${name} role` }));
+      return json(200, paged(list, query, 'roles', ROLES_MAX_PER_PAGE));
+    }, ['read:roles']],
+    ['role-permissions', 'GET', /^\/api\/v2\/roles\/([^/]+)\/permissions$/, (req, m, query) => {
+      const name = [...roles.keys()].find((n) => roleId(n) === decodeURIComponent(m[1]));
+      if (name === undefined) return apiError(404, 'Not Found', 'The role does not exist.');
+      return json(200, paged(roles.get(name).map(permissionEntry), query, 'permissions', ROLES_MAX_PER_PAGE));
+    }, ['read:roles']],
     ['roles', 'GET', /^\/api\/v2\/users\/([^/]+)\/roles$/, (req, m, query) => {
       const user = users.get(decodeURIComponent(m[1]));
       if (!user) return unknownUser();
@@ -177,8 +197,9 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     if (fault?.latencyMs) await new Promise((r) => setTimeout(r, fault.latencyMs));
     if (fault?.hang) return; // never answered; the socket stays open until the client aborts or close()
     if (fault?.rateLimited) {
-      const { retryAfter, resetIn = 1 } = fault.rateLimited;
-      const headers = { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(nowSeconds() + resetIn) };
+      const { retryAfter, resetIn = 1, resetAt } = fault.rateLimited;
+      const reset = resetAt !== undefined ? Math.ceil(resetAt / 1000) : nowSeconds() + resetIn;
+      const headers = { 'x-ratelimit-limit': '50', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) };
       if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
       return finish(json(429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' }, headers));
     }
@@ -224,7 +245,7 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     expectedPermissions(userId) {
       const user = users.get(userId);
       const seen = new Map();
-      for (const e of user ? permissionEntries(user) : []) seen.set(`${e.resource_server_identifier}\n${e.permission_name}`, { resource_server_identifier: e.resource_server_identifier, permission_name: e.permission_name });
+      for (const e of user ? permissionEntries(user, roles) : []) seen.set(`${e.resource_server_identifier}\n${e.permission_name}`, { resource_server_identifier: e.resource_server_identifier, permission_name: e.permission_name });
       return [...seen.values()].sort((a, b) => a.resource_server_identifier.localeCompare(b.resource_server_identifier) || (a.permission_name < b.permission_name ? -1 : a.permission_name > b.permission_name ? 1 : 0));
     },
     /** Adds a user with `count` distinct permissions of `api` (directly assigned), for benchmarks. */
@@ -234,6 +255,29 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
       users.set(userId, created);
       handle.users[userId] = created;
       return created;
+    },
+    /** A role's permissions: [{ api, name }] ([] for an unknown role). */
+    rolePermissions: (name) => (roles.get(name) || []).map((p) => ({ ...p })),
+    /** Replaces a role's permissions (creating the role): [{ api, name }]. */
+    defineRole(name, permissions) {
+      roles.set(name, permissions.map(({ api, name: permission }) => ({ api, name: permission })));
+    },
+    /** Sets a user's roles (what Auth0 then puts into event.authorization.roles). */
+    setRoles(userId, names) {
+      users.get(userId).roles = [...names];
+    },
+    /** Grants a user a permission directly; `revoke` removes a direct grant. */
+    grant(userId, api, name) {
+      users.get(userId).directPermissions.push({ api, name });
+    },
+    revoke(userId, api, name) {
+      const user = users.get(userId);
+      user.directPermissions = user.directPermissions.filter((p) => p.api !== api || p.name !== name);
+    },
+    /** Changes the Management API bucket: {burst, perSecond}, or null for none. */
+    setRateLimit(limit) {
+      rateLimit = limit;
+      bucket = limit ? { tokens: limit.burst, at: Date.now() } : null;
     },
     inject: (route, fault) => faults.add(route, fault),
     clearFaults: () => faults.clear(),

@@ -1,0 +1,290 @@
+// The permissions cache end to end: dist/action.js in the sandbox against the mock tenant over
+// real HTTP, with app_metadata persisted from one login to the next as Auth0 does, several
+// instances sharing one api.cache, and the tenant's Management API bucket enforced.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startMockTenant } = require('../../js-shim/local/mock');
+const { createInstance, runLogin } = require('../../js-shim/local/runner');
+const { createCache, makeEvent } = require('../../js-shim/local/sandbox');
+
+const NS = 'https://myapp.example.com';
+const PERMS = `${NS}/permissions`;
+const KEY = 'auth0_rbac_claims';
+
+let tenant;
+test.before(async () => {
+  tenant = await startMockTenant();
+});
+test.after(() => tenant.close());
+test.beforeEach(() => {
+  tenant.clearFaults();
+  tenant.resetLog();
+  tenant.setRateLimit(null);
+});
+
+const unhandled = [];
+process.on('unhandledRejection', (reason) => unhandled.push(reason));
+test.after(() => assert.deepEqual(unhandled, []));
+
+const settings = (extra = {}) => ({
+  CLAIM_NAMESPACE: NS,
+  AUTH0_DOMAIN: tenant.url,
+  AUTH0_CLIENT_ID: tenant.clientId,
+  AUTH0_CLIENT_SECRET: tenant.clientSecret,
+  ...extra,
+});
+
+/** Instances of one Action: one api.cache and one user store, each its own memory. */
+function cluster(n = 1) {
+  const cache = createCache();
+  const profiles = new Map();
+  return Array.from({ length: n }, () => createInstance({ cache, profiles }));
+}
+
+function login(instance, userId, { audience = tenant.apis.orders, extra, organization } = {}) {
+  const user = tenant.users[userId];
+  return runLogin(instance, { userId, user, roles: user.roles, audience, organization, settings: settings(extra) });
+}
+
+const management = (r) => r.requests.filter((q) => q.path.startsWith('/api/v2/'));
+const expected = (userId, api = tenant.apis.orders) =>
+  [...new Set(tenant.expectedPermissions(userId).filter((p) => p.resource_server_identifier === api).map((p) => p.permission_name))].sort();
+
+test('a miss, then hits: from memory, and in another instance from app_metadata, with no request at all', async () => {
+  const [a, b] = cluster(2);
+  const first = await login(a, 'auth0|big');
+  assert.deepEqual(first.report, { outcome: 'complete', codes: [] });
+  assert.equal(management(first).length, 4);
+  assert.deepEqual(first.tokens.access_token.claims[PERMS], expected('auth0|big'));
+  assert.equal(first.appMetadata.length, 1);
+  const [key, stored] = first.appMetadata[0];
+  assert.equal(key, KEY);
+  assert.match(stored, /^p1\.\d{10}\.[A-Za-z0-9_-]{43}\./);
+  assert.ok(!stored.includes(tenant.clientSecret));
+
+  const again = await login(a, 'auth0|big');
+  assert.deepEqual(again.requests, [], 'memory');
+  assert.deepEqual(again.appMetadata, [], 'nothing new to store');
+  const elsewhere = await login(b, 'auth0|big');
+  assert.deepEqual(elsewhere.requests, [], 'app_metadata: not even a token request');
+  assert.deepEqual(elsewhere.tokens.access_token.claims[PERMS], expected('auth0|big'));
+  assert.deepEqual(elsewhere.tokens.id_token.claims[PERMS], first.tokens.id_token.claims[PERMS]);
+});
+
+test('other app_metadata keys are left as they were', async () => {
+  const [a] = cluster();
+  const user = tenant.users['auth0|three-perms'];
+  a.profiles.set(user.user_id, { plan: 'pro', nested: { deep: [1, 2] } });
+  const r = await login(a, 'auth0|three-perms');
+  assert.deepEqual(r.appMetadata.map(([k]) => k), [KEY]);
+  const after = a.profiles.get(user.user_id);
+  assert.deepEqual(Object.keys(after).sort(), [KEY, 'nested', 'plan']);
+  assert.deepEqual(after.nested, { deep: [1, 2] });
+});
+
+test('a role added or removed shows at the very next login', async () => {
+  const [a, b] = cluster(2);
+  const id = 'auth0|three-perms';
+  try {
+    await login(a, id);
+    tenant.setRoles(id, ['viewer', 'admin']);
+    const added = await login(b, id);
+    assert.ok(management(added).length > 0, 'fetched again');
+    assert.deepEqual(added.tokens.access_token.claims[PERMS], expected(id));
+    assert.ok(added.tokens.access_token.claims[PERMS].includes('orders:op-00'));
+    tenant.setRoles(id, ['viewer']);
+    // b remembers the set of [viewer, admin] and app_metadata holds it: neither is used.
+    const removed = await login(b, id);
+    assert.ok(management(removed).length > 0, 'fetched again');
+    assert.deepEqual(removed.tokens.access_token.claims[PERMS], ['read:customers', 'read:invoices', 'read:orders']);
+  } finally {
+    tenant.setRoles(id, ['viewer']);
+  }
+});
+
+test('a direct grant and an edited role show within PERMISSIONS_TTL', async () => {
+  const [a] = cluster();
+  const id = 'auth0|pm';
+  const extra = { PERMISSIONS_TTL: '1' };
+  const api = tenant.apis.projects;
+  try {
+    assert.deepEqual((await login(a, id, { audience: api, extra })).tokens.access_token.claims[PERMS], ['read:project-list']);
+    tenant.grant(id, api, 'write:project-list');
+    tenant.defineRole('Project Manager', [{ api, name: 'read:project-list' }, { api, name: 'read:milestones' }]);
+    const soon = await login(a, id, { audience: api, extra });
+    assert.deepEqual(soon.requests, [], 'within the TTL the cached set is used');
+    await new Promise((r) => setTimeout(r, 1100));
+    const later = await login(a, id, { audience: api, extra });
+    assert.deepEqual(later.tokens.access_token.claims[PERMS], ['read:milestones', 'read:project-list', 'write:project-list']);
+  } finally {
+    tenant.revoke(id, api, 'write:project-list');
+    tenant.defineRole('Project Manager', [{ api, name: 'read:project-list' }]);
+  }
+});
+
+test('Management API down after warm-up: users seen before log in on stale permissions, a newcomer follows ON_ERROR', async () => {
+  const [a, b] = cluster(2);
+  const extra = { PERMISSIONS_TTL: '1' };
+  await login(a, 'auth0|three-perms', { extra });
+  await new Promise((r) => setTimeout(r, 1100));
+  tenant.inject('permissions', { status: 503 });
+  for (const instance of [a, b]) {
+    const r = await login(instance, 'auth0|three-perms', { extra });
+    assert.deepEqual(r.report, { outcome: 'complete', codes: ['stale_permissions'] });
+    assert.deepEqual(r.tokens.access_token.claims[PERMS], ['read:customers', 'read:invoices', 'read:orders']);
+    assert.equal(r.logs.length, 1, r.logs.join('\n'));
+    assert.match(r.logs[0], /^\[auth0-rbac-claims\] stale_permissions: refreshing the permissions failed \(management_api_error\); permissions computed [1-9]\d* s ago for the same roles were used/);
+  }
+  const newcomer = await login(a, 'auth0|pm', { extra });
+  assert.deepEqual(newcomer.report, { outcome: 'denied', codes: ['management_api_error'] });
+  const lenient = await login(b, 'auth0|pm', { extra: { ...extra, ON_ERROR: 'continue' } });
+  assert.deepEqual(lenient.report, { outcome: 'degraded', codes: ['management_api_error'] });
+});
+
+test('a stored value that is corrupt, forged, edited, old, foreign or oversized is ignored and replaced', async () => {
+  const id = 'auth0|three-perms';
+  const [warm] = cluster();
+  const genuine = (await login(warm, id)).appMetadata[0][1];
+  const [head, time, mac, payload] = genuine.split('.', 4).concat(genuine.split('.').slice(4).join('.'));
+  const forgedGrant = `${tenant.apis.orders}=admin:everything,read:orders`;
+  const values = {
+    corrupt: 'p1.x.y',
+    'not a string': { permissions: ['admin:everything'] },
+    'edited payload': `${head}.${time}.${mac}.${forgedGrant}`,
+    'edited time': `${head}.${Number(time) + 1}.${mac}.${payload}`,
+    'forged MAC': `${head}.${time}.${'A'.repeat(43)}.${forgedGrant}`,
+    'empty MAC': `${head}.${time}..${forgedGrant}`,
+    'older format': `p0.${time}.${mac}.${payload}`,
+    'another tenant': null, // filled below
+    oversized: `${head}.${time}.${mac}.${'x'.repeat(6000)}`,
+    'deep garbage': [[[[[[{ a: 1 }]]]]]],
+  };
+  // Signed with another client secret (another tenant's, or another Action's): same shape.
+  const other = await startMockTenant();
+  try {
+    const foreign = createInstance();
+    const r = await runLogin(foreign, {
+      userId: id,
+      user: other.users[id],
+      roles: other.users[id].roles,
+      audience: other.apis.orders,
+      settings: { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: other.url, AUTH0_CLIENT_ID: other.clientId, AUTH0_CLIENT_SECRET: other.clientSecret },
+    });
+    values['another tenant'] = r.appMetadata[0][1];
+  } finally {
+    await other.close();
+  }
+  for (const [what, value] of Object.entries(values)) {
+    const [a] = cluster();
+    a.profiles.set(id, { keep: 'me', [KEY]: value });
+    const r = await login(a, id);
+    assert.deepEqual(r.report, { outcome: 'complete', codes: [] }, what);
+    assert.equal(management(r).length, 1, `${what}: fetched`);
+    assert.deepEqual(r.tokens.access_token.claims[PERMS], ['read:customers', 'read:invoices', 'read:orders'], what);
+    assert.match(r.appMetadata[0][1], /^p1\./, `${what}: replaced by a genuine value`);
+    assert.equal(a.profiles.get(id).keep, 'me', what);
+  }
+});
+
+test('a set over the stored bound stays in memory only; a failing setAppMetadata never fails a login', async () => {
+  const [a] = cluster();
+  const user = tenant.addUser('auth0|huge-cache', { count: 400 });
+  const r = await runLogin(a, { userId: user.user_id, user, roles: [], audience: tenant.apis.orders, settings: settings() });
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(r.appMetadata, [], 'too large to store');
+  const again = await runLogin(a, { userId: user.user_id, user, roles: [], audience: tenant.apis.orders, settings: settings() });
+  assert.deepEqual(again.requests, [], 'memory serves it');
+  // app_metadata that is not an object: Auth0's setAppMetadata throws; the login goes on.
+  const [b] = cluster();
+  b.profiles.set('auth0|three-perms', 'not an object');
+  const odd = await login(b, 'auth0|three-perms');
+  assert.deepEqual(odd.report, { outcome: 'complete', codes: [] });
+  assert.equal(odd.logs.length, 1);
+  assert.match(odd.logs[0], /warning: api\.user\.setAppMetadata failed \(it threw\); permissions are cached in this instance's memory only/);
+});
+
+test('the Management API token in api.cache is encrypted, and a planted one is not used', async () => {
+  const [a, b] = cluster(2);
+  const first = await login(a, 'auth0|three-perms');
+  const entries = [...a.cache.entries];
+  assert.equal(entries.length, 1);
+  const [cacheKey, record] = entries[0];
+  const issued = tenant.requests.find((q) => q.route === 'token');
+  assert.ok(issued);
+  assert.ok(!/eyJ/.test(record.value), 'no JWT in the shared cache');
+  assert.ok(record.value.length < 4096);
+  // Another Action writes a token of its own choosing under the same key: it is not opened.
+  a.cache.set(cacheKey, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJldmlsIn0.', { ttl: 3_600_000 });
+  tenant.resetLog();
+  const planted = await login(b, 'auth0|pm', { audience: tenant.apis.projects });
+  assert.deepEqual(planted.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(planted.requests.map((q) => `${q.method} ${q.path}`).slice(0, 1), ['POST /oauth/token']);
+  assert.ok(first.report);
+});
+
+test('PERMISSIONS_TTL=0 is exact per login: every login fetches, nothing is stored', async () => {
+  const [a] = cluster();
+  for (let i = 0; i < 3; i++) {
+    const r = await login(a, 'auth0|three-perms', { extra: { PERMISSIONS_TTL: '0' } });
+    assert.equal(management(r).length, 1);
+    assert.deepEqual(r.appMetadata, []);
+  }
+});
+
+test('PERMISSIONS_SOURCE=roles: requests per role, never per user, and nothing written to users', async () => {
+  const [a, b] = cluster(2);
+  const extra = { PERMISSIONS_SOURCE: 'roles' };
+  let seen = 0;
+  for (const id of ['auth0|three-perms', 'auth0|big', 'auth0|pm', 'auth0|admin', 'auth0|many-roles']) {
+    for (const instance of [a, b]) {
+      const user = tenant.users[id];
+      const r = await runLogin(instance, { userId: id, user, roles: user.roles, audience: tenant.apis.orders, settings: settings(extra) });
+      assert.deepEqual(r.report, { outcome: 'complete', codes: [] }, id);
+      assert.deepEqual(r.appMetadata, []);
+      assert.ok(r.requests.every((q) => !q.path.startsWith('/api/v2/users/')), 'no per-user request');
+      // Roles only: the big user's direct grants are not included.
+      const fromRoles = [...new Set(user.roles.flatMap((role) => tenant.rolePermissions(role)).filter((p) => p.api === tenant.apis.orders).map((p) => p.name))].sort();
+      assert.deepEqual(r.tokens.access_token.claims[PERMS] || [], fromRoles, id);
+      seen += r.requests.filter((q) => q.path.startsWith('/api/v2/roles')).length;
+    }
+  }
+  const roles = new Set(['viewer', 'admin', 'editor', 'Project Manager', 'Administrator', ...tenant.users['auth0|many-roles'].roles]);
+  // Per instance: one lookup by name and one page of permissions per role.
+  assert.equal(seen, 2 * 2 * roles.size);
+  // Again in both instances: all from memory.
+  const again = await login(a, 'auth0|many-roles', { extra });
+  assert.deepEqual(again.requests, []);
+});
+
+test('a login stream against the tenant bucket: after warm-up no deny, almost no requests', async () => {
+  tenant.setRateLimit({ burst: 10, perSecond: 2.5 });
+  const instances = cluster(4);
+  const users = ['auth0|no-roles', 'auth0|three-perms', 'auth0|big', 'auth0|admin', 'auth0|pm', 'auth0|many-roles'];
+  const run = async (seconds, perSecond) => {
+    const results = [];
+    const started = Date.now();
+    let n = 0;
+    while (Date.now() - started < seconds * 1000) {
+      const instance = instances[n % instances.length];
+      const id = users[n % users.length];
+      n += 1;
+      results.push(login(instance, id));
+      await new Promise((r) => setTimeout(r, 1000 / perSecond));
+    }
+    return Promise.all(results);
+  };
+  // Warm-up: every user's first logins may meet the empty bucket; retry until each has a set.
+  let warm = await run(3, 10);
+  for (let round = 0; round < 10 && warm.some((r) => r.denied); round++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    warm = await run(1, 10);
+  }
+  const measured = await run(3, 10);
+  const denied = measured.filter((r) => r.denied !== null);
+  assert.deepEqual(denied.map((r) => r.report.codes), []);
+  const requests = measured.reduce((sum, r) => sum + management(r).length, 0);
+  assert.ok(requests / measured.length <= 0.05, `${requests} Management API requests for ${measured.length} logins`);
+  for (const r of measured) assert.equal(r.report.outcome, 'complete');
+});
