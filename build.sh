@@ -215,7 +215,8 @@ test_all() {
   local smoke
   smoke=$(mktemp)
   node bench/run.js --smoke --out "$smoke" >/dev/null
-  grep -q '^| cold start' "$smoke" && grep -q '^## Goals' "$smoke" || die "the benchmark smoke run wrote no table"
+  grep -q '^| cold start' "$smoke" && grep -q '^## Login stream' "$smoke" && grep -q '^## Goals' "$smoke" ||
+    die "the benchmark smoke run wrote no table"
   rm -f "$smoke"
 }
 

@@ -15,6 +15,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { IMPLS, load, login } = require('./impls');
 const { breakdown } = require('./size-breakdown');
+const { runStream } = require('./stream');
 
 const ROOT = path.join(__dirname, '..');
 const argv = process.argv.slice(2);
@@ -200,6 +201,48 @@ async function concurrentLogins(impl, tenant, userId) {
   };
 }
 
+// --- the login stream ---------------------------------------------------------------------------
+
+const BUCKETS = { Free: [2, 2], Essentials: [10, 2.5], Enterprise: [50, 16] };
+
+/**
+ * The streams: the goal points at full length, then a matrix of shorter ones (20 s warm-up, 10 s
+ * measured) across buckets, rates, populations and implementations.
+ */
+function streamPlan() {
+  if (SMOKE) {
+    const tiny = { bucket: BUCKETS.Essentials, rate: 20, users: 12, warmup: 2, measure: 1 };
+    return [
+      { label: 'smoke', ...tiny, impl: 'ours', source: 'user' },
+      { label: 'smoke', ...tiny, impl: 'handwritten' },
+    ];
+  }
+  const plan = [
+    { label: 'goal: default settings', impl: 'ours', source: 'user', bucket: BUCKETS.Essentials, rate: 30, users: 120, warmup: 120, measure: 30 },
+    { label: 'goal: roles source', impl: 'ours', source: 'roles', bucket: BUCKETS.Essentials, rate: 60, users: 2000, warmup: 60, measure: 30 },
+    { label: 'goal: outage (PERMISSIONS_TTL=30, then every request 503 for 60 s)', impl: 'ours', source: 'user', bucket: BUCKETS.Essentials, rate: 30, users: 120, warmup: 120, measure: 10, outage: 60, settings: { PERMISSIONS_TTL: '30' } },
+  ];
+  const short = { warmup: 20, measure: 10 };
+  const cells = [
+    ...[5, 30, 300].map((rate) => ['Essentials', rate]),
+    ['Free', 30],
+    ['Enterprise', 30],
+  ];
+  for (const [bucket, rate] of cells) {
+    for (const users of [120, 10000]) {
+      for (const source of ['user', 'roles']) plan.push({ label: 'matrix', impl: 'ours', source, bucket: BUCKETS[bucket], bucketName: bucket, rate, users, ...short });
+    }
+    for (const impl of ['snippet', 'handwritten']) plan.push({ label: 'matrix', impl, bucket: BUCKETS[bucket], bucketName: bucket, rate, users: 120, ...short });
+  }
+  return plan;
+}
+
+async function streams() {
+  const results = [];
+  for (const config of streamPlan()) results.push(await runStream({ bucketName: Object.keys(BUCKETS).find((k) => BUCKETS[k] === config.bucket), ...config }));
+  return results;
+}
+
 // --- report -------------------------------------------------------------------------------------
 
 const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
@@ -269,6 +312,22 @@ function render(m) {
     lines.push(`Largest functions: ${b.largest.map((f) => `\`${f.name.length > 90 ? `${f.name.slice(0, 87)}…` : f.name}\` ${f.size}`).join('; ')}.`);
     lines.push('');
   }
+  if (m.streams) {
+    const who = (c) => (c.impl === 'ours' ? `(a) ${c.source}` : c.impl === 'snippet' ? '(b)' : '(c)');
+    const pct = (x) => (x.logins ? `${((100 * x.denied) / x.logins).toFixed(1)} %` : '–');
+    lines.push('## Login stream');
+    lines.push('');
+    lines.push('Logins arriving at a fixed rate at 4 instances of one Action, which share `api.cache` and the tenant\'s user store (`app_metadata` written by a login reaches the user\'s next one, as in Auth0); the mock tenant enforces one Management API token bucket (Free: burst 2 at 2/s; Essentials: 10 at 2.5/s; Enterprise: 50 at 16/s) and answers after 20 ms. Users hold 1–3 of 20 roles of 10–49 permissions each (1–3 pages). (a) runs with default settings unless the row says otherwise; (b) and (c) fetch on every login. "Denied" counts logins denied or failed; requests are Management API requests per login, counted by the mock; the first minute counts every Management API request from a cold start.');
+    lines.push('');
+    lines.push('| run | Action | bucket | logins/s | users | warm-up: denied | measured: denied | requests/login | p50 ms | p99 ms | first minute: requests | wrong claims |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of m.streams) {
+      const c = r.config;
+      lines.push(`| ${c.label} (${c.warmup} s + ${c.measure} s) | ${who(c)} | ${c.bucketName} | ${c.rate} | ${c.users} | ${pct(r.warmup)} | ${pct(r.measured)} | ${fmt(r.measured.requestsPerLogin, 3)} | ${fmt(r.measured.p50, 1)} | ${fmt(r.measured.p99, 1)} | ${r.firstMinuteRequests} | ${c.impl === 'ours' ? r.wrong : '–'} |`);
+      if (r.outage) lines.push(`| … then ${c.outage} s of outage | ${who(c)} | ${c.bucketName} | ${c.rate} | ${c.users} | – | ${pct(r.outage)} (stale: ${r.outage.stale}) | ${fmt(r.outage.requestsPerLogin, 3)} | ${fmt(r.outage.p50, 1)} | ${fmt(r.outage.p99, 1)} | – | ${r.wrong} |`);
+    }
+    lines.push('');
+  }
   lines.push('## Goals');
   lines.push('');
   lines.push('| goal | figure | met |');
@@ -313,6 +372,7 @@ async function main() {
   } finally {
     await Promise.all([zero.close(), slow.close()]);
   }
+  if (!argv.includes('--no-stream')) m.streams = await streams();
   const report = render(m);
   fs.writeFileSync(OUT, report);
   process.stdout.write(`${report}\n(${((Date.now() - started) / 1000).toFixed(0)} s; written to ${path.relative(process.cwd(), OUT) || OUT})\n`);

@@ -7,13 +7,15 @@
 // Both users include this file; not every one calls every check.
 #![allow(dead_code)]
 
+use auth0_rbac_claims::cache::{self, Context};
 use auth0_rbac_claims::claims::{ClaimKind, ClaimPlan};
 use auth0_rbac_claims::event::{self, Event};
-use auth0_rbac_claims::mgmt::{parse_page, parse_token_answer};
+use auth0_rbac_claims::mgmt::{parse_page, parse_roles_page, parse_token_answer};
 use auth0_rbac_claims::permissions::{Permission, PermissionSet};
 use auth0_rbac_claims::permit::parse_assignments;
 use auth0_rbac_claims::settings::{
-    ApiSelection, Namespace, SettingMap, SettingValue, Settings, Sources, TenantOrigin, TokenKind,
+    ApiSelection, ManagementSettings, Namespace, PermissionsSource, Secret, SettingMap,
+    SettingValue, Settings, Sources, TenantOrigin, TokenKind,
 };
 use auth0_rbac_claims::{ClaimLayout, Error};
 
@@ -21,13 +23,14 @@ use auth0_rbac_claims::{ClaimLayout, Error};
 pub type Check = fn(&[u8]);
 
 /// The targets by name, for the regression replay.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("settings", settings),
     ("event", event),
     ("mgmt_answers", mgmt_answers),
     ("permit_answers", permit_answers),
     ("claims_read", claims_read),
     ("claims_roundtrip", claims_roundtrip),
+    ("cache_value", cache_value),
 ];
 
 /// Secret setting keys: their values must never be repeated by an error.
@@ -192,6 +195,10 @@ pub fn mgmt_answers(data: &[u8]) {
         Ok(page) => assert_eq!(page.items.len(), page.count),
         Err(error) => assert_fixed_message(&error, |b| parse_page(b).err()),
     }
+    match parse_roles_page(body) {
+        Ok(page) => assert!(page.roles.len() <= body.len()),
+        Err(error) => assert_fixed_message(&error, |b| parse_roles_page(b).err()),
+    }
     let sent_at = 1_700_000_000_000.0;
     match parse_token_answer(body, sent_at) {
         Ok(token) => {
@@ -293,4 +300,83 @@ pub fn claims_roundtrip(data: &[u8]) {
     let grants = layout.read(&serde_json::Value::Object(payload));
     assert_eq!(grants.roles(), roles.as_slice());
     assert_eq!(grants.permissions(), permissions.as_slice());
+}
+
+/// A keyed stand-in for the runtime's HMAC: deterministic, different per key.
+fn keyed_mac(key: &'static str) -> impl Fn(&str) -> Option<String> {
+    move |text| {
+        use std::hash::{DefaultHasher, Hasher};
+        let mut h = DefaultHasher::new();
+        h.write(key.as_bytes());
+        h.write(text.as_bytes());
+        Some(format!("{:016x}", h.finish()))
+    }
+}
+
+fn fuzz_context(roles: &[String]) -> Context {
+    let management = ManagementSettings {
+        origin: match TenantOrigin::parse("fuzz.example.com") {
+            Ok(origin) => origin,
+            Err(why) => panic!("the fuzz tenant is refused: {why}"),
+        },
+        client_id: "fuzz-client".into(),
+        client_secret: Secret::new("fuzz-secret"),
+    };
+    Context::new(&management, None, PermissionsSource::User, roles)
+}
+
+/// The permissions cache stored in `app_metadata`: any value decodes without a panic, and only to
+/// what was signed for this context with this key; a set built from the input is stored and read
+/// back exactly (when it fits the bound); and changing any one byte of a stored value makes it
+/// unreadable, so an edit can never grant a permission.
+pub fn cache_value(data: &[u8]) {
+    let text = text(data);
+    let context = fuzz_context(&[]);
+    let now_s = 1_800_000_000;
+    if let Some((computed, set)) = cache::decode(text, &context, now_s, keyed_mac("k")) {
+        // Only a correctly signed input gets here: it must re-encode to a value that decodes the same.
+        let again = cache::encode(&set, computed, &context, keyed_mac("k"));
+        let back = again.and_then(|v| cache::decode(&v, &context, now_s, keyed_mac("k")));
+        assert_eq!(back.map(|(_, s)| s), Some(set));
+    }
+    // A set from the input: NUL-separated pieces, an API switch on a leading '@'.
+    let mut set = PermissionSet::new();
+    let mut api = "https://api.example.com".to_owned();
+    for piece in text.split('\0') {
+        match piece.strip_prefix('@') {
+            Some(next) => api = next.to_owned(),
+            None => set.extend([Permission::new(api.clone(), piece)]),
+        }
+    }
+    let roles: Vec<String> = text.split('\0').take(2).map(str::to_owned).collect();
+    let context = fuzz_context(&roles);
+    let Some(stored) = cache::encode(&set, now_s - 5, &context, keyed_mac("k")) else {
+        panic!("a MAC was given, so there is something to store");
+    };
+    let read = cache::decode(&stored, &context, now_s, keyed_mac("k"));
+    if stored.len() <= cache::STORED_LIMIT {
+        assert_eq!(read, Some((now_s - 5, set)));
+    } else {
+        assert!(read.is_none(), "over the bound: never read");
+    }
+    assert!(cache::decode(&stored, &context, now_s, keyed_mac("another key")).is_none());
+    assert!(cache::decode(
+        &stored,
+        &fuzz_context(&["other".into()]),
+        now_s,
+        keyed_mac("k")
+    )
+    .is_none());
+    // Any one byte changed (at a place the input picks): unreadable.
+    let at = data.len() % stored.len().max(1);
+    let mut edited = stored.clone().into_bytes();
+    if let Some(byte) = edited.get_mut(at) {
+        *byte = if *byte == b'0' { b'1' } else { b'0' };
+    }
+    if let Ok(edited) = String::from_utf8(edited) {
+        if edited != stored {
+            let back = cache::decode(&edited, &context, now_s, keyed_mac("k"));
+            assert!(back.is_none(), "an edit at {at} was read: {edited}");
+        }
+    }
 }

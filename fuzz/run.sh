@@ -15,7 +15,7 @@ seconds=${1:-60}
 # libFuzzer needs nightly (-Zsanitizer): the one build.sh pins for the shipped module.
 nightly=${NIGHTLY:-$(sed -n 's/^readonly NIGHTLY=//p' ../build.sh)}
 readonly CARGO_FUZZ_VERSION=0.13.2
-targets=(settings event mgmt_answers permit_answers claims_read claims_roundtrip)
+targets=(settings event mgmt_answers permit_answers claims_read claims_roundtrip cache_value)
 
 rustup run "$nightly" rustc --version >/dev/null 2>&1 ||
   rustup toolchain install "$nightly" --profile minimal

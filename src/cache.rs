@@ -266,11 +266,11 @@ impl UserMemory {
 #[derive(Debug, Clone)]
 pub struct RoleDefinition {
     /// The role id (`rol_…`), kept so that a refresh needs no name lookup.
-    pub id: String,
+    pub id: Rc<str>,
     /// When its permissions were read, ms since the epoch.
     pub read_ms: f64,
     /// Its permissions.
-    pub permissions: Rc<Vec<Permission>>,
+    pub permissions: Rc<PermissionSet>,
 }
 
 /// Per-instance memory of role definitions, keyed by tenant, client and role name.

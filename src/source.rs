@@ -19,7 +19,6 @@ use std::rc::Rc;
 
 use futures_channel::oneshot;
 use futures_util::future::{FutureExt, Shared};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use crate::cache::{
     self, decode, encode, role_key, Age, Context, Remembered, RoleDefinition, RoleMemory,
@@ -28,8 +27,8 @@ use crate::cache::{
 use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::event::APP_METADATA_KEY;
 use crate::host::{ActionApi, Host};
-use crate::mgmt::{Client, PAGE_CONCURRENCY};
-use crate::permissions::{Permission, PermissionSet};
+use crate::mgmt::Client;
+use crate::permissions::PermissionSet;
 use crate::settings::{Freshness, PermissionsSource};
 
 /// One fetch per key at a time in an instance: a second caller waits for the first one's result.
@@ -78,13 +77,16 @@ impl<T: Clone> Flights<T> {
     }
 }
 
+/// What one fetch yields: a role's id (empty for a user) and the permissions.
+type Fetched = Result<(Rc<str>, Rc<PermissionSet>)>;
+
 /// What an instance keeps of computed permissions between logins.
 #[derive(Debug, Default)]
 pub struct Caches {
     users: UserMemory,
     roles: RoleMemory,
-    user_flights: Flights<Result<Rc<PermissionSet>>>,
-    role_flights: Flights<Result<RoleDefinition>>,
+    /// Fetches in flight, for users (`u` keys) and roles (`r` keys) alike.
+    flights: Flights<Fetched>,
     write_warned: Cell<bool>,
 }
 
@@ -111,7 +113,7 @@ impl Found {
 }
 
 /// A role's permissions, with `(age in ms, cause)` when a stale definition stood in.
-type RoleFound = (Rc<Vec<Permission>>, Option<(f64, Error)>);
+type RoleFound = (Rc<PermissionSet>, Option<(f64, Error)>);
 
 /// One login's lookup.
 pub struct Lookup<'a, H: Host, A: ActionApi> {
@@ -192,19 +194,17 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         if let (Some(best), Some(Age::Fresh)) = (&best, age) {
             return Ok(Found::fresh(best.set.clone()));
         }
-        let key = format!("{digest:x}\n{}", self.user_id);
+        let key = format!("u{digest}\n{}", self.user_id);
         let fetched = self
             .caches
-            .user_flights
+            .flights
             .run(&key, || async {
-                self.client
-                    .user_permissions(self.user_id)
-                    .await
-                    .map(Rc::new)
+                let set = self.client.user_permissions(self.user_id).await?;
+                Ok((Rc::from(""), Rc::new(set)))
             })
             .await;
         match fetched {
-            Ok(set) => {
+            Ok((_, set)) => {
                 self.caches.users.put(
                     self.user_id,
                     Remembered {
@@ -257,14 +257,12 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
 
     async fn roles_set(&self) -> Result<Found> {
         let now = self.client.host.now_ms();
-        let found: Vec<RoleFound> = stream::iter(self.roles)
-            .map(|name| self.role(name, now))
-            .buffer_unordered(PAGE_CONCURRENCY)
-            .try_collect()
-            .await?;
         let mut all = Vec::new();
         let mut oldest: Option<(f64, Error)> = None;
-        for (permissions, stale_for) in found {
+        // One role after the other: a warm instance has them all in memory, and a cold one
+        // fetches each role once for every login waiting on it.
+        for name in self.roles {
+            let (permissions, stale_for) = self.role(name, now).await?;
             all.extend(permissions.iter().cloned());
             if let Some((age, e)) = stale_for {
                 if oldest.as_ref().is_none_or(|(a, _)| age > *a) {
@@ -291,26 +289,27 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         let known_id = known.as_ref().map(|d| d.id.clone());
         let fetched = self
             .caches
-            .role_flights
-            .run(&key, || async {
+            .flights
+            .run(&format!("r{key}"), || async {
                 let id = match known_id {
                     Some(id) => id,
-                    None => self.client.role_id(name).await?,
+                    None => Rc::from(self.client.role_id(name).await?),
                 };
                 let permissions = self.client.role_permissions(&id).await?;
-                Ok(RoleDefinition {
-                    id,
-                    read_ms: now,
-                    permissions: Rc::new(permissions),
-                })
+                Ok((id, Rc::new(permissions.into_iter().collect())))
             })
             .await;
         match fetched {
-            Ok(definition) => {
+            Ok((id, permissions)) => {
                 if self.freshness.ttl_s > 0 {
-                    self.caches.roles.put(&key, definition.clone());
+                    let definition = RoleDefinition {
+                        id,
+                        read_ms: now,
+                        permissions: permissions.clone(),
+                    };
+                    self.caches.roles.put(&key, definition);
                 }
-                Ok((definition.permissions, None))
+                Ok((permissions, None))
             }
             Err(e) => match (known, age) {
                 (Some(known), Some(Age::Stale)) if e.is_transient() => {
