@@ -102,7 +102,7 @@ build_wasm() {
   # Paths are remapped so that no machine path ends up in the module.
   RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none ${cpu[*]}" \
     cargo +"$NIGHTLY" build --release --target "$TARGET" --target-dir "$OUT/$variant" \
-    -Z build-std=std,panic_abort --quiet "${features[@]}"
+    -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --quiet "${features[@]}"
 }
 
 bindgen() {

@@ -238,13 +238,12 @@ impl UserMemory {
         let key = fnv(user.as_bytes());
         entries.retain(|(k, u, _)| !(*k == key && u == user));
         if entries.len() >= MEMORY_USERS {
-            // Drop the oldest tenth in one go rather than one entry per insert.
-            let mut ages: Vec<f64> = entries.iter().map(|(_, _, r)| r.computed_ms).collect();
-            ages.sort_unstable_by(f64::total_cmp);
-            let cut = ages
-                .get(MEMORY_USERS / 10)
-                .copied()
-                .unwrap_or(f64::INFINITY);
+            // Full: drop the older half of the time span in one go (everything, if all entries
+            // are equally old), rather than one entry per insert.
+            let (oldest, newest) = entries.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), e| {
+                (lo.min(e.2.computed_ms), hi.max(e.2.computed_ms))
+            });
+            let cut = oldest + (newest - oldest) / 2.0;
             entries.retain(|(_, _, r)| r.computed_ms > cut);
         }
         let at = entries.partition_point(|(k, _, _)| *k < key);
