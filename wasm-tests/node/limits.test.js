@@ -87,6 +87,32 @@ test('non-string role names: event_invalid naming the field; no claim is set', a
   }
 });
 
+test('fractional numbers where the event has objects or strings: event_invalid quoting them, never a trap', async () => {
+  // serde_json writes a float in a message itself; the float formatting of core that serde could
+  // reach otherwise is removed from the module (js-shim/snip.js) and would trap here.
+  const cases = [
+    [(e) => (e.user = 1.5), 'invalid type: floating point `1.5`, expected struct User'],
+    [(e) => (e.authorization = 1e-7), 'invalid type: floating point `1e-7`, expected struct Authorization'],
+    [(e) => (e.resource_server = -2.5e300), 'invalid type: floating point `-2.5e+300`, expected struct ResourceServer'],
+    [(e) => (e.user.user_id = 2.25), 'event.user.user_id must be a string'],
+    [(e) => (e.resource_server = { identifier: 0.5 }), 'event.resource_server.identifier must be a string'],
+    [(e) => (e.authorization.roles = [1.5]), 'event.authorization.roles must be an array of role names (strings)'],
+  ];
+  for (const [change, message] of cases) {
+    const event = makeEvent({ user: { user_id: 'auth0|float' }, roles: ['admin'], secrets: rolesOnly() });
+    change(event);
+    const r = await runLogin(instance, { event });
+    noTrap(r);
+    assert.equal(codeOf(r), 'event_invalid', message);
+    assert.ok(r.logs.some((l) => l.endsWith(`event_invalid: the login event cannot be read: ${message}`)), r.logs.join('\n'));
+  }
+  // Elsewhere a float is skipped: the login completes.
+  const event = makeEvent({ user: { user_id: 'auth0|float', email: 3.5 }, roles: ['admin'], secrets: rolesOnly({ DEADLINE_MS: 5000.0, X: 0.1 }) });
+  const r = await runLogin(instance, { event });
+  noTrap(r);
+  assert.equal(r.denied, null);
+});
+
 test('lone surrogates: in a field the Action uses, event_invalid; elsewhere, ignored', async () => {
   const inRole = await runLogin(instance, { event: makeEvent({ user: { user_id: 'auth0|s' }, roles: ['ad\ud800min'], secrets: rolesOnly() }) });
   noTrap(inRole);

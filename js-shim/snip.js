@@ -1,0 +1,178 @@
+// Build step between wasm-bindgen and wasm-opt: empties the body of each function listed in
+// SNIP, so that wasm-opt drops the code only that function reached.
+//   node js-shim/snip.js <module.wasm>      (rewritten in place; needs the name section)
+//
+// Only for code the module never runs but the compiler cannot prove dead:
+//
+// - `<f64 as Display>::fmt` (core's float formatting: Grisu, Dragon, their tables; ~8.5 KB of
+//   WebAssembly, ~4.9 KB of dist/action.js), and serde_core's `WithDecimalPoint` Display, its only
+//   caller. No code of this crate formats a float (every message prints whole numbers);
+//   `WithDecimalPoint` is reached only from the `Float` arm of serde_core's `Unexpected` Display,
+//   which only serde_json's `JsonUnexpected` calls, and only for the other arms: serde_json
+//   writes floats itself (zmij). The emptied functions write nothing and return `Ok`, like every
+//   `Debug` under `-Zfmt-debug=none`, so a float formatted by mistake later prints as nothing
+//   rather than trapping. wasm-tests/node/limits.test.js checks the messages serde_json writes
+//   with floats in them.
+//
+// A listed function that is not in the module once, or not of the listed type, fails the build:
+// the list is to be checked again on a toolchain or serde update.
+'use strict';
+
+const fs = require('node:fs');
+
+// name (crate disambiguators left out) → its type and the body that replaces it.
+const FMT = { params: [0x7f, 0x7f], results: [0x7f] }; // (self: &T, f: &mut Formatter) -> fmt::Result
+const WRITES_NOTHING = { type: FMT, body: [0x41, 0x00] /* i32.const 0: Ok(()) */ };
+const SNIP = new Map([
+  ['<f64 as core::fmt::Display>::fmt', WRITES_NOTHING],
+  ['<serde_core::de::WithDecimalPoint as core::fmt::Display>::fmt', WRITES_NOTHING],
+]);
+
+function leb(bytes, at) {
+  let value = 0;
+  let shift = 0;
+  let pos = at;
+  for (;;) {
+    const b = bytes[pos++];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (b < 0x80) return [value, pos];
+  }
+}
+
+function encodeLeb(value) {
+  const out = [];
+  let v = value;
+  do {
+    let b = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v) b |= 0x80;
+    out.push(b);
+  } while (v);
+  return Buffer.from(out);
+}
+
+/** Skips one import's description (function, table, memory or global). */
+function skipImport(bytes, at) {
+  let p = at;
+  const kind = bytes[p++];
+  const limits = () => {
+    const flags = bytes[p++];
+    [, p] = leb(bytes, p);
+    if (flags & 1) [, p] = leb(bytes, p);
+  };
+  if (kind === 0) [, p] = leb(bytes, p);
+  else if (kind === 1) {
+    p++; // reference type
+    limits();
+  } else if (kind === 2) limits();
+  else if (kind === 3) p += 2; // value type, mutability
+  else throw new Error(`import kind ${kind} not handled`);
+  return [kind, p];
+}
+
+/** `bytes` with the body of each function named in `targets` (see SNIP) replaced. */
+function snip(bytes, targets) {
+  let pos = 8;
+  let imported = 0;
+  let code = null;
+  const types = [];
+  const typeOf = []; // type index of each defined function
+  const byName = new Map();
+  while (pos < bytes.length) {
+    const id = bytes[pos];
+    const [size, start] = leb(bytes, pos + 1);
+    const end = start + size;
+    if (id === 1) {
+      let [count, p] = leb(bytes, start);
+      for (let i = 0; i < count; i++) {
+        if (bytes[p++] !== 0x60) throw new Error('type section: only function types are handled');
+        const valueTypes = () => {
+          let n;
+          [n, p] = leb(bytes, p);
+          const list = [...bytes.subarray(p, p + n)]; // one byte each: numeric and reference types
+          p += n;
+          return list;
+        };
+        types.push({ params: valueTypes(), results: valueTypes() });
+      }
+    } else if (id === 2) {
+      let [count, p] = leb(bytes, start);
+      for (let i = 0; i < count; i++) {
+        let len;
+        [len, p] = leb(bytes, p);
+        p += len;
+        [len, p] = leb(bytes, p);
+        p += len;
+        let kind;
+        [kind, p] = skipImport(bytes, p);
+        if (kind === 0) imported++;
+      }
+    } else if (id === 3) {
+      let [count, p] = leb(bytes, start);
+      for (let i = 0; i < count; i++) {
+        let type;
+        [type, p] = leb(bytes, p);
+        typeOf.push(type);
+      }
+    } else if (id === 10) {
+      code = { section: pos, start, end };
+    } else if (id === 0) {
+      let [len, p] = leb(bytes, start);
+      const name = Buffer.from(bytes.subarray(p, p + len)).toString();
+      p += len;
+      while (name === 'name' && p < end) {
+        const sub = bytes[p];
+        let subSize;
+        [subSize, p] = leb(bytes, p + 1);
+        if (sub === 1) {
+          let [count, q] = leb(bytes, p);
+          for (let i = 0; i < count; i++) {
+            let index;
+            let l;
+            [index, q] = leb(bytes, q);
+            [l, q] = leb(bytes, q);
+            // Crate disambiguators ("core[5f7e0585b7128936]") change with the toolchain.
+            const fn = Buffer.from(bytes.subarray(q, q + l)).toString().replace(/\[[0-9a-f]{16}\]/g, '');
+            byName.set(fn, [...(byName.get(fn) || []), index]);
+            q += l;
+          }
+        }
+        p += subSize;
+      }
+    }
+    pos = end;
+  }
+  if (!code) throw new Error('no code section');
+  if (byName.size === 0) throw new Error('no function names: snip runs on wasm-bindgen output, before wasm-opt');
+  const replaced = new Map(); // defined function index → new body
+  const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+  for (const [target, { type, body }] of targets) {
+    const found = byName.get(target) || [];
+    if (found.length !== 1) throw new Error(`${target}: ${found.length} functions of that name (expected 1); check the SNIP list in js-shim/snip.js`);
+    const index = found[0] - imported;
+    const actual = types[typeOf[index]];
+    if (!actual || !same(actual.params, type.params) || !same(actual.results, type.results)) {
+      throw new Error(`${target}: not of the listed type; check the SNIP list in js-shim/snip.js`);
+    }
+    const newBody = Buffer.from([0x00 /* no locals */, ...body, 0x0b /* end */]);
+    replaced.set(index, Buffer.concat([encodeLeb(newBody.length), newBody]));
+  }
+  let [count, p] = leb(bytes, code.start);
+  if (count !== typeOf.length) throw new Error('code and function sections disagree');
+  const parts = [bytes.subarray(code.start, p)];
+  for (let i = 0; i < count; i++) {
+    const [len, body] = leb(bytes, p);
+    parts.push(replaced.get(i) || bytes.subarray(p, body + len));
+    p = body + len;
+  }
+  const section = Buffer.concat(parts);
+  return Buffer.concat([bytes.subarray(0, code.section), Buffer.from([10]), encodeLeb(section.length), section, bytes.subarray(code.end)]);
+}
+
+if (require.main === module) {
+  const file = process.argv[2];
+  fs.writeFileSync(file, snip(fs.readFileSync(file), SNIP));
+}
+
+module.exports = { snip, SNIP };
