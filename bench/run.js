@@ -125,8 +125,10 @@ function sizes() {
   return result;
 }
 
+const WASM_OPT_PASSES = ['-Oz', '--flatten', '--rereloop', '-Oz', '-Oz']; // as build.sh's optimize()
+
 /**
- * Where the module's bytes go: the wasm-bindgen output optimised with -Oz as build.sh does, but
+ * Where the module's bytes go: the wasm-bindgen output optimised with the passes build.sh runs, but
  * keeping the function names. wasm-opt reads the features from the module's target_features
  * section, which gives the same output as build.sh's explicit list.
  */
@@ -134,7 +136,7 @@ function moduleBreakdown() {
   const input = path.join(ROOT, 'target/shipped/action/bindgen/auth0_rbac_claims_bg.wasm');
   if (!fs.existsSync(input)) return null;
   const output = path.join(os.tmpdir(), `auth0-rbac-claims-named-${process.pid}.wasm`);
-  execFileSync(path.join(ROOT, 'node_modules/.bin/wasm-opt'), ['-Oz', '-g', input, '-o', output]);
+  execFileSync(path.join(ROOT, 'node_modules/.bin/wasm-opt'), [...WASM_OPT_PASSES, '-g', input, '-o', output]);
   try {
     return breakdown(output);
   } finally {
@@ -298,7 +300,7 @@ function render(m) {
     const total = b.codeBytes;
     lines.push('## Where the module\'s bytes go');
     lines.push('');
-    lines.push(`The optimised module (before brotli and Z85) has ${b.codeBytes} bytes of code in ${b.functions} functions and ${b.dataBytes} bytes of data. Code per crate, from the name section of the same wasm-opt -Oz output (\`node bench/size-breakdown.js\`); generic code instantiated for our types (serde decoders, async state machines) counts as ours, under the module that names it first:`);
+    lines.push(`The optimised module (before brotli and Z85) has ${b.codeBytes} bytes of code in ${b.functions} functions and ${b.dataBytes} bytes of data. Code per crate, from the name section of the same wasm-opt output (\`node bench/size-breakdown.js\`); generic code instantiated for our types (serde decoders, async state machines) counts as ours, under the module that names it first:`);
     lines.push('');
     lines.push('| code of | bytes | share |');
     lines.push('|---|---|---|');

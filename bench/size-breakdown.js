@@ -1,5 +1,5 @@
 // Where the bytes of the Action's WebAssembly go: code size per crate (or part of std), read from
-// the module's name section after the same wasm-opt -Oz the build runs, names kept.
+// the module's name section after the same wasm-opt passes the build runs, names kept.
 //   node bench/size-breakdown.js <module-with-names.wasm>
 'use strict';
 
@@ -105,7 +105,7 @@ function groupOf(name) {
   if (['wasm_bindgen', 'js_sys', 'web_sys', 'wasm_bindgen_futures', 'gloo_timers'].includes(crate) || name.startsWith('__wbg')) return 'wasm-bindgen, js-sys, web-sys, gloo-timers';
   if (['serde_json', 'serde', 'serde_core', 'zmij', 'itoa', 'memchr'].includes(crate)) return 'serde, serde_json';
   if (crate.startsWith('futures')) return 'futures';
-  if (crate === 'dlmalloc' || crate === 'alloc') return 'alloc (allocator, Vec, String)';
+  if (['dlmalloc', 'talc', 'alloc'].includes(crate)) return 'alloc (allocator, Vec, String)';
   if (['core', 'std', 'f64', 'f32', 'str', 'char', 'u8', 'u32', 'u64', 'usize', 'i64', 'bool', '__rustc'].includes(crate)) return 'core, std (fmt, str, number formatting)';
   return crate;
 }
