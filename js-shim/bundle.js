@@ -16,6 +16,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
 const { z85Encode } = require('./z85.js');
+const { shortenNames } = require('./short-names.js');
 
 const [version, distDir, buildDir] = process.argv.slice(2);
 if (!buildDir) {
@@ -155,7 +156,9 @@ async function main() {
   // dist/action.js — brotli at its densest, then Z85 (5 characters per 4 bytes, none of them a
   // quote or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit.
   // The module is unpacked once per instance, in a few milliseconds.
-  const wasm = fs.readFileSync(built('action', `${CRATE}_opt.wasm`));
+  // Imports and glue-only exports renamed a, b, … in the module and its glue (short-names.js).
+  const short = shortenNames(fs.readFileSync(built('action', `${CRATE}_opt.wasm`)), read(built('action', `bindgen/${CRATE}.js`)));
+  const wasm = short.wasm;
   const compressed = zlib.brotliCompressSync(wasm, {
     params: {
       [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
@@ -170,7 +173,7 @@ async function main() {
       `const WASM = '${z85Encode(compressed)}';`,
       z85,
       `function loadWasm() { return require('zlib').brotliDecompressSync(z85Decode(WASM, ${compressed.length})); }`,
-      bindingsFactory(read(built('action', `bindgen/${CRATE}.js`)), 'createBindings'),
+      bindingsFactory(short.glue, 'createBindings'),
       ENGINE_PRELUDE,
       WASM_ENGINE,
       'const ENGINES = [wasmEngine];',

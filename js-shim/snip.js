@@ -175,4 +175,4 @@ if (require.main === module) {
   fs.writeFileSync(file, snip(fs.readFileSync(file), SNIP));
 }
 
-module.exports = { snip, SNIP };
+module.exports = { snip, SNIP, leb, encodeLeb };
