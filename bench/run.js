@@ -166,6 +166,22 @@ function cpuPerLogin(tenant, userId) {
   return Object.fromEntries(IMPL_KEYS.map((k) => [k, { ms: median(rounds[k].times), delivered: rounds[k].delivered }]));
 }
 
+/** CPU per login of (a) when its permissions cache answers: from memory, from app_metadata. */
+function cacheHitCpu(tenant, userId) {
+  const result = {};
+  for (const mode of ['memory', 'metadata']) {
+    const times = [];
+    let last;
+    for (let r = 0; r < R.cpuRounds; r++) {
+      const args = [path.join(__dirname, 'cache-cpu.js'), mode, JSON.stringify(tenant), userId, String(Math.min(R.warmup, 50)), String(SMOKE ? 2 : 100)];
+      last = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+      times.push(last.ms);
+    }
+    result[mode] = { ms: median(times), delivered: last.delivered, requests: last.requests };
+  }
+  return result;
+}
+
 async function requestsPerLogin(impl, tenant, userId) {
   const instance = load(impl, tenant.url);
   await tenant.reset();
@@ -286,6 +302,12 @@ function render(m) {
   lines.push(`| deployable size, gzip | ${s.ours.gzip} | ${s.snippet.gzip} + the package | ${s.handwritten.gzip} | – | ${ratio(s.ours.gzip, s.handwritten.gzip)} |`);
   lines.push(row(`cold start: fresh process, load + first login, ms (n=${R.cold})`, by((k) => m.cold[k].ms), '', 1));
   for (const n of [10, 100, 1000]) lines.push(row(`CPU per warm login, ${n} permissions, ms${n === 1000 ? ' ((b) reads 50 of them)' : ''}`, by((k) => m.cpu[n][k].ms), '', 3));
+  if (m.cacheHit) {
+    for (const [mode, what] of [['memory', 'in instance memory'], ['metadata', 'from app_metadata (fresh instance)']]) {
+      const h = m.cacheHit[mode];
+      lines.push(`| CPU per login, permissions cache hit ${what}, 120 permissions, ms (Management API requests: ${h.requests}) | ${fmt(h.ms, 3)} | – | – | – | – |`);
+    }
+  }
   lines.push(`| Management API requests, first login (3 / 120 permissions) | ${by((k) => `${m.requests[3][k].first} / ${m.requests[120][k].first}`).join(' | ')} | – | – |`);
   lines.push(`| Management API requests, steady state (3 / 120 permissions) | ${by((k) => `${m.requests[3][k].steady} / ${m.requests[120][k].steady}`).join(' | ')} | – | – |`);
   for (const n of [120, 500]) lines.push(row(`wall time per login, ${n} permissions, ${LATENCY_MS} ms per request, ms`, by((k) => m.wall[n][k].ms), '', 1));
@@ -368,6 +390,7 @@ async function main() {
     for (let i = 0; i < R.cold; i++) for (const k of IMPL_KEYS) cold[k].push(coldStart(k, zero, 'bench|10').ms);
     for (const k of IMPL_KEYS) m.cold[k] = { ms: median(cold[k]) };
     for (const n of [10, 100, 1000]) m.cpu[n] = cpuPerLogin(zero, `bench|${n}`);
+    m.cacheHit = cacheHitCpu(zero, 'bench|120');
     for (const n of [3, 120]) for (const k of IMPL_KEYS) m.requests[n][k] = await requestsPerLogin(k, zero, `bench|${n}`);
     for (const n of [120, 500]) for (const k of IMPL_KEYS) m.wall[n][k] = await wallPerLogin(k, slow, `bench|${n}`);
     for (const k of IMPL_KEYS) m.concurrent[k] = await concurrentLogins(k, slow, 'bench|10');

@@ -12,8 +12,6 @@ use std::cell::RefCell;
 use std::hash::Hasher;
 use std::rc::Rc;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use crate::permissions::{Permission, PermissionSet};
 use crate::settings::{Freshness, ManagementSettings, PermissionsSource};
 
@@ -29,16 +27,38 @@ pub const MEMORY_USERS: usize = 10_000;
 /// A stored time this far ahead of the clock is refused (clock skew between instances is less).
 const FUTURE_SKEW_S: u64 = 300;
 
-/// Characters kept as is in the stored payload; everything else is percent-encoded, so `;`, `=`
-/// and `,` are free to separate APIs and names.
-const KEEP: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b':')
-    .remove(b'/')
-    .remove(b'*');
+/// Writes `value` with `%`, `;`, `=` and `,` as `%25`, `%3B`, `%3D` and `%2C`, so that the
+/// payload's separators are free. Everything else is kept: the value is stored as a JSON string.
+fn escape(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ';' => out.push_str("%3B"),
+            '=' => out.push_str("%3D"),
+            ',' => out.push_str("%2C"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Reads what [`escape`] wrote; `None` for any other `%` sequence.
+fn unescape(value: &str) -> Option<String> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('%') {
+        out.push_str(rest.get(..at)?);
+        out.push(match rest.get(at + 1..at + 3)? {
+            "25" => '%',
+            "3B" => ';',
+            "3D" => '=',
+            "2C" => ',',
+            _ => return None,
+        });
+        rest = rest.get(at + 3..)?;
+    }
+    out.push_str(rest);
+    Some(out)
+}
 
 /// What shaped a computed set. Two logins with the same context get the same permissions from
 /// the same source, so a set computed for one may serve the other.
@@ -121,7 +141,8 @@ pub fn age(freshness: Freshness, subject: &str, computed_ms: f64, now_ms: f64) -
 }
 
 /// The stored form: `p1.<computed, UNIX seconds>.<mac>.<payload>`, where the payload lists each
-/// API (percent-encoded) followed by `=` and its comma-separated names, APIs separated by `;`.
+/// API followed by `=` and its comma-separated names, APIs separated by `;` (those characters and
+/// `%` escaped in the values, see [`escape`]).
 /// The MAC covers everything before it, the payload and the [`Context`].
 ///
 /// `mac` is [`Host::mac`](crate::host::Host::mac) bound to the client secret and [`MAC_PURPOSE`];
@@ -141,11 +162,11 @@ pub fn encode(
             if api.is_some() {
                 payload.push(';');
             }
-            payload.extend(utf8_percent_encode(&p.api, KEEP));
+            escape(&p.api, &mut payload);
             payload.push('=');
             api = Some(&p.api);
         }
-        payload.extend(utf8_percent_encode(&p.name, KEEP));
+        escape(&p.name, &mut payload);
     }
     let head = format!("{FORMAT}.{computed_s}.");
     let tag = mac(&signed_text(&head, &payload, context)).filter(|t| !t.is_empty())?;
@@ -188,10 +209,9 @@ pub fn decode(
     if !payload.is_empty() {
         for group in payload.split(';') {
             let (api, names) = group.split_once('=')?;
-            let api = percent_decode_str(api).decode_utf8().ok()?;
+            let api = unescape(api)?;
             for name in names.split(',') {
-                let name = percent_decode_str(name).decode_utf8().ok()?;
-                permissions.push(Permission::new(api.as_ref(), name.as_ref()));
+                permissions.push(Permission::new(api.as_str(), unescape(name)?));
             }
         }
     }

@@ -49,8 +49,9 @@ impl<T: Clone> std::fmt::Debug for Flights<T> {
 }
 
 impl<T: Clone> Flights<T> {
-    /// The result of the fetch in flight for `key`, or of `fetch`, run now for it.
-    pub async fn run<F: Future<Output = T>>(&self, key: &str, fetch: impl FnOnce() -> F) -> T {
+    /// The result of the fetch in flight for `key`, or of `fetch`, run now for it (when a fetch is
+    /// in flight, `fetch` is dropped without being polled: nothing of it runs).
+    pub async fn run(&self, key: &str, fetch: impl Future<Output = T>) -> T {
         let waiting = self
             .0
             .borrow()
@@ -69,7 +70,7 @@ impl<T: Clone> Flights<T> {
             flights.retain(|(k, _)| k != key);
             flights.push((key.to_owned(), rx.shared()));
         }
-        let value = fetch().await;
+        let value = fetch.await;
         self.0.borrow_mut().retain(|(k, _)| k != key);
         // Nobody waiting is fine.
         let _ = tx.send(value.clone());
@@ -195,14 +196,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             return Ok(Found::fresh(best.set.clone()));
         }
         let key = format!("u{digest}\n{}", self.user_id);
-        let fetched = self
-            .caches
-            .flights
-            .run(&key, || async {
-                let set = self.client.user_permissions(self.user_id).await?;
-                Ok((Rc::from(""), Rc::new(set)))
-            })
-            .await;
+        let fetched = self.caches.flights.run(&key, self.fetch(None, None)).await;
         match fetched {
             Ok((_, set)) => {
                 self.caches.users.put(
@@ -276,6 +270,22 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         })
     }
 
+    /// One fetch from the Management API: the user's permissions (`role` `None`), or a role's
+    /// id (unless known) and permissions. One function for both, so the single flight around it
+    /// is one piece of code.
+    async fn fetch(&self, role: Option<&str>, known_id: Option<Rc<str>>) -> Fetched {
+        let Some(name) = role else {
+            let set = self.client.user_permissions(self.user_id).await?;
+            return Ok((Rc::from(""), Rc::new(set)));
+        };
+        let id = match known_id {
+            Some(id) => id,
+            None => Rc::from(self.client.role_id(name).await?),
+        };
+        let permissions = self.client.role_permissions(&id).await?;
+        Ok((id, Rc::new(permissions.into_iter().collect())))
+    }
+
     /// One role's permissions, and `(age, cause)` when a stale definition stood in.
     async fn role(&self, name: &str, now: f64) -> Result<RoleFound> {
         let key = role_key(self.client.settings, name);
@@ -290,14 +300,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         let fetched = self
             .caches
             .flights
-            .run(&format!("r{key}"), || async {
-                let id = match known_id {
-                    Some(id) => id,
-                    None => Rc::from(self.client.role_id(name).await?),
-                };
-                let permissions = self.client.role_permissions(&id).await?;
-                Ok((id, Rc::new(permissions.into_iter().collect())))
-            })
+            .run(&format!("r{key}"), self.fetch(Some(name), known_id))
             .await;
         match fetched {
             Ok((id, permissions)) => {
@@ -357,7 +360,7 @@ mod tests {
             pool.spawner()
                 .spawn_local(async move {
                     let value = flights
-                        .run("u", || async {
+                        .run("u", async {
                             runs.set(runs.get() + 1);
                             let _ = released.await;
                             7
@@ -372,7 +375,7 @@ mod tests {
         release.send(()).unwrap();
         pool.run_until_stalled();
         assert_eq!(*results.borrow(), [7, 7, 7]);
-        let again = pool.run_until(flights.run("u", || async { 8 }));
+        let again = pool.run_until(flights.run("u", async { 8 }));
         assert_eq!(again, 8, "nothing in flight: a new fetch");
     }
 }
