@@ -212,7 +212,7 @@ test_all() {
       step "the same on dist/action-js-fallback.js, where WebAssembly is refused ($shape shape; Node $("$runtime" --version))"
       AUTH0_RBAC_CLAIMS_SHAPE=$shape AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
         "$runtime" --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js \
-        wasm-tests/node/permit.test.js wasm-tests/node/limits.test.js
+        wasm-tests/node/permit.test.js wasm-tests/node/limits.test.js wasm-tests/node/cache.test.js
     done
   done
   step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"

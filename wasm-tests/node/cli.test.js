@@ -58,6 +58,25 @@ test('run prints human output and exits 1 when the login would be denied', async
   assert.match(unknown.stderr, /no seeded user/);
 });
 
+test('run --times 3: a miss stored in app_metadata, then hits; --rate-limit gives the mock a bucket', async () => {
+  const r = await cli(['run', '--user', 'auth0|big', '--times', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const [first, second, third] = JSON.parse(r.stdout);
+  assert.equal(first.requests.filter((q) => q.path.startsWith('/api/v2/')).length, 4);
+  assert.deepEqual(first.appMetadata.map(([key]) => key), ['auth0_rbac_claims']);
+  for (const hit of [second, third]) {
+    assert.deepEqual(hit.requests, []);
+    assert.deepEqual(hit.tokens.id_token.claims, first.tokens.id_token.claims);
+  }
+  // A bucket of 2 (then 1 a minute): the first login's four pages do not fit, and the rest wait.
+  const limited = await cli(['run', '--user', 'auth0|big', '--rate-limit', '2/0.01', '--json']);
+  assert.equal(limited.code, 1);
+  assert.deepEqual(JSON.parse(limited.stdout).report, { outcome: 'denied', codes: ['rate_limited'] });
+  const bad = await cli(['run', '--user', 'auth0|big', '--rate-limit', 'fast']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--rate-limit must be BURST\/PER_SECOND/);
+});
+
 test('run --event FILE takes a complete event (its own settings)', async () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rbac-')), 'event.json');
   fs.writeFileSync(file, JSON.stringify(makeEvent({ roles: ['a', 'b'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } })));
