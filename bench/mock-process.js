@@ -1,22 +1,26 @@
 // The mock tenant in a process of its own, so that its CPU is not counted as the Action's.
 //   node bench/mock-process.js '{"latencyMs":20,"users":{"bench|10":10}}'    (started with fork)
-// Options: latencyMs, users ({id: direct permission count}), rateLimit ({burst, perSecond}),
-// roles ([{name, permissions: [names of the orders API]}]) and streamUsers ([{id, roles}]).
+// Options: latencyMs, users ({id: direct permission count}), rateLimit ({burst, perSecond}) and
+// population (the login stream's users and roles, bench/population.js).
 // Sends {ready: {url, clientId, clientSecret, apis}}; answers {op:'count', route},
 // {op:'management'} (requests to /api/v2 so far), {op:'inject', route, fault} ('*management':
 // every /api/v2 route) and {op:'reset'}.
 'use strict';
 
 const { startMockTenant } = require('../js-shim/local/mock');
+const { population: makePopulation } = require('./population');
 
 const MANAGEMENT_ROUTES = ['permissions', 'roles', 'role-permissions'];
 
 (async () => {
-  const { latencyMs = 0, users = {}, rateLimit = null, roles = [], streamUsers = [] } = JSON.parse(process.argv[2] || '{}');
+  const { latencyMs = 0, users = {}, rateLimit = null, population = 0 } = JSON.parse(process.argv[2] || '{}');
   const tenant = await startMockTenant({ latencyMs, rateLimit });
   for (const [userId, count] of Object.entries(users)) tenant.addUser(userId, { count });
-  for (const role of roles) tenant.defineRole(role.name, role.permissions.map((name) => ({ api: tenant.apis.orders, name })));
-  for (const user of streamUsers) tenant.addUser(user.id, { roles: user.roles });
+  if (population > 0) {
+    const people = makePopulation(population);
+    for (const role of people.roles) tenant.defineRole(role.name, role.permissions.map((name) => ({ api: tenant.apis.orders, name })));
+    for (const user of people.users) tenant.addUser(user.id, { roles: user.roles });
+  }
   process.on('message', (message) => {
     if (message.op === 'count') process.send({ id: message.id, count: tenant.count(message.route) });
     if (message.op === 'management') {

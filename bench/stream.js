@@ -13,23 +13,10 @@ const path = require('node:path');
 const { createInstance, runLogin } = require('../js-shim/local/runner');
 const { createCache, createApi, makeEvent } = require('../js-shim/local/sandbox');
 const { load } = require('./impls');
+const { population } = require('./population');
 
 const NAMESPACE = 'https://myapp.example.com';
 const LATENCY_MS = 20;
-const ROLES = 20;
-
-/** The population: `users` users holding 1–3 of 20 roles, each role 10–49 permissions. */
-function population(users) {
-  const roles = Array.from({ length: ROLES }, (_, r) => ({
-    name: `stream-role-${String(r).padStart(2, '0')}`,
-    permissions: Array.from({ length: 10 + ((r * 13) % 40) }, (_, i) => `stream:r${r}-p${i}`),
-  }));
-  const list = Array.from({ length: users }, (_, u) => {
-    const held = 1 + (u % 3);
-    return { id: `stream|${String(u).padStart(5, '0')}`, roles: Array.from({ length: held }, (_, k) => roles[(u * 7 + k * 5) % ROLES].name) };
-  });
-  return { roles, users: list };
-}
 
 function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,7 +25,7 @@ function percentile(xs, p) {
 
 async function startStreamMock(config, people) {
   const child = fork(path.join(__dirname, 'mock-process.js'), [
-    JSON.stringify({ latencyMs: LATENCY_MS, rateLimit: { burst: config.bucket[0], perSecond: config.bucket[1] }, roles: people.roles, streamUsers: people.users }),
+    JSON.stringify({ latencyMs: LATENCY_MS, rateLimit: { burst: config.bucket[0], perSecond: config.bucket[1] }, population: people.size }),
   ], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const tenant = await new Promise((resolve, reject) => {
     child.once('message', (m) => resolve(m.ready));

@@ -292,14 +292,17 @@ pub struct RoleDefinition {
     pub permissions: Rc<PermissionSet>,
 }
 
-/// Per-instance memory of role definitions, keyed by tenant, client and role name.
+/// Per-instance memory of role definitions and role ids, keyed by tenant, client and role name.
 #[derive(Debug, Default)]
-pub struct RoleMemory(RefCell<Vec<(String, RoleDefinition)>>);
+pub struct RoleMemory {
+    definitions: RefCell<Vec<(String, RoleDefinition)>>,
+    ids: RefCell<Vec<(String, Rc<str>)>>,
+}
 
 impl RoleMemory {
     /// The definition remembered under `key`.
     pub fn get(&self, key: &str) -> Option<RoleDefinition> {
-        self.0
+        self.definitions
             .borrow()
             .iter()
             .find(|(k, _)| k == key)
@@ -308,10 +311,28 @@ impl RoleMemory {
 
     /// Remembers a definition under `key`.
     pub fn put(&self, key: &str, definition: RoleDefinition) {
-        let mut entries = self.0.borrow_mut();
+        let mut entries = self.definitions.borrow_mut();
         match entries.iter_mut().find(|(k, _)| k == key) {
             Some(entry) => entry.1 = definition,
             None => entries.push((key.to_owned(), definition)),
+        }
+    }
+
+    /// The role id remembered under `key` (ids never change for a role).
+    pub fn id(&self, key: &str) -> Option<Rc<str>> {
+        self.ids
+            .borrow()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, id)| id.clone())
+    }
+
+    /// Remembers the ids of a tenant's roles, replacing those known under the same keys.
+    pub fn put_ids(&self, ids: impl IntoIterator<Item = (String, Rc<str>)>) {
+        let mut known = self.ids.borrow_mut();
+        for (key, id) in ids {
+            known.retain(|(k, _)| *k != key);
+            known.push((key, id));
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! * 429 from the Management API: no retry. The instance's [`Gate`] closes until the reported
 //!   reset, and no Management API request is sent before it (logins use their cache meanwhile):
-//!   a retry would only spend a bucket the whole tenant shares.
+//!   a retry would only spend a bucket the whole tenant shares. An answer reporting
+//!   `x-ratelimit-remaining: 0` closes the gate too: the next request could only get a 429.
 //! * 429 elsewhere: wait for `Retry-After` (seconds) or `x-ratelimit-reset` (UNIX seconds) when
 //!   the wait fits the deadline, at most [`MAX_RATE_LIMIT_RETRIES`] times; otherwise `rate_limited`.
 //! * 5xx and connection failures: one retry after a short random wait, unless the answer said
@@ -233,7 +234,14 @@ pub async fn send<H: Host>(
         let outcome = host.fetch(request.clone()).await;
         let now = host.now_ms();
         if let (Some(gate), Ok(r)) = (gate, &outcome) {
-            if r.status == 429 {
+            // A 429, or an answer that took the bucket's last token: nothing more can go through
+            // before the reset, so nothing more is sent.
+            let emptied = r
+                .headers
+                .ratelimit_remaining
+                .as_deref()
+                .is_some_and(|v| v.trim() == "0");
+            if r.status == 429 || emptied {
                 gate.close_until(now + rate_limit_wait(&r.headers, now));
             }
         }

@@ -4,8 +4,8 @@
 //! `app_metadata` (checked with its MAC for this login's [`Context`]), then the user's
 //! permissions endpoint; a fetched set goes back into memory and `app_metadata`.
 //! `PERMISSIONS_SOURCE=roles`: each role's definition from instance memory, else the Management
-//! API (role id by name, then the role's permissions); the union is the login's set. No per-user
-//! request, and nothing is written to the user.
+//! API (every role's id at once when a name is new, then the role's permissions); the union is
+//! the login's set. No per-user request, and nothing is written to the user.
 //!
 //! Either way a value younger than `PERMISSIONS_TTL` is used without a request; when a refresh
 //! fails for a reason that may pass (429, 5xx, a timeout, a failed connection), a value no older
@@ -278,9 +278,25 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             let set = self.client.user_permissions(self.user_id).await?;
             return Ok((Rc::from(""), Rc::new(set)));
         };
-        let id = match known_id {
+        let key = role_key(self.client.settings, name);
+        let id = match known_id.or_else(|| self.caches.roles.id(&key)) {
             Some(id) => id,
-            None => Rc::from(self.client.role_id(name).await?),
+            None => {
+                // Unknown name: learn every role's id at once (one request per 100 roles).
+                let roles = self.client.roles().await?;
+                let settings = self.client.settings;
+                self.caches.roles.put_ids(
+                    roles
+                        .into_iter()
+                        .map(|r| (role_key(settings, &r.name), Rc::from(r.id))),
+                );
+                self.caches.roles.id(&key).ok_or_else(|| {
+                    Error::new(
+                        Code::ManagementApiError,
+                        "a role of the login is not among the tenant's roles (renamed or deleted since the login began?)",
+                    )
+                })?
+            }
         };
         let permissions = self.client.role_permissions(&id).await?;
         Ok((id, Rc::new(permissions.into_iter().collect())))

@@ -214,7 +214,8 @@ impl FakeHost {
         };
         if path == "/api/v2/roles" {
             // name_filter: case-insensitive, and a substring match, like Auth0's.
-            let filter = percent_decode(&param("name_filter").unwrap()).to_lowercase();
+            let filter =
+                param("name_filter").map_or(String::new(), |f| percent_decode(&f).to_lowercase());
             let roles: Vec<serde_json::Value> = t
                 .roles
                 .borrow()
@@ -576,7 +577,7 @@ fn a_fresh_instance_with_a_warm_action_cache_sends_no_token_request() {
 
 #[test]
 fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_limit() {
-    for (remaining, expected_parallel) in [(None, 9), (Some(100), 9), (Some(4), 4), (Some(0), 1)] {
+    for (remaining, expected_parallel) in [(None, 9), (Some(100), 9), (Some(4), 4), (Some(1), 1)] {
         let host = FakeHost::new();
         host.0.remaining.set(remaining);
         let api = FakeApi::default();
@@ -602,6 +603,18 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
         assert_eq!(access.len(), 125, "de-duplicated, only API B");
         assert!(access.windows(2).all(|w| w[0] < w[1]), "sorted");
     }
+    // The first page took the bucket's last token: nothing more is sent before the reset.
+    let host = FakeHost::new();
+    host.0.remaining.set(Some(0));
+    let outcome = run(
+        &host,
+        &FakeApi::default(),
+        &Instance::default(),
+        &settings(&[]),
+        user_event("auth0|big", Some(API_B)),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::RateLimited));
+    assert_eq!(host.count("/permissions"), 1);
 }
 
 #[test]
@@ -1467,8 +1480,8 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         );
     }
     assert_eq!(host.count("/api/v2/users/"), 0);
-    // Two roles: one lookup by name and one permissions page each, for 30 users.
-    assert_eq!(host.count("/api/v2/roles?name_filter="), 2);
+    // Every role's id in one request, then one permissions page per role, for 30 users.
+    assert_eq!(host.count("/api/v2/roles?"), 1);
     assert_eq!(host.count("/permissions"), 2);
     // The role's definition changes: it shows after the TTL, without a new name lookup.
     host.0
@@ -1491,8 +1504,12 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         api.claim(TokenKind::Access, "permissions").unwrap(),
         ["edit:a", "read:a"]
     );
-    assert_eq!(host.count("/api/v2/roles?name_filter="), 2);
-    // A role name matched only as a substring (Viewer ⊂ "view") is not taken for another.
+    assert_eq!(
+        host.count("/api/v2/roles?"),
+        1,
+        "the id was known: no new listing"
+    );
+    // A role name that is not among the tenant's (here: "view", not "Viewer") is an error.
     let api = FakeApi::default();
     let outcome = run(
         &host,
