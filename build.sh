@@ -124,7 +124,7 @@ optimize() {
     cp "$input" "$output"
     return
   fi
-  step "wasm-opt -Oz $variant module"
+  step "wasm-opt $variant module (-Oz, --flatten --rereloop, -Oz twice)"
   # Features rustc emits for $TARGET, listed so that a newer binaryen cannot introduce others.
   # Node 20 and 22 support all of them; the MVP build emits only the first two.
   local features=(--enable-sign-ext --enable-mutable-globals)
