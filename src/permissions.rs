@@ -41,7 +41,12 @@ impl PermissionSet {
     /// Adds permissions; duplicates collapse.
     pub fn extend(&mut self, permissions: impl IntoIterator<Item = Permission>) {
         self.0.extend(permissions);
-        self.0.sort_unstable();
+        // Answers often list a user's permissions in (API, name) order already (the mock tenant's
+        // do). The module's std sorts with heapsort (built for size), which, unlike the default
+        // sort, would not notice: ~0.6 ms of a 1000-permission login. Checking costs one pass.
+        if !self.0.is_sorted() {
+            self.0.sort_unstable();
+        }
         self.0.dedup();
     }
 
@@ -97,7 +102,10 @@ impl PermissionSet {
             .filter(|p| !p.name.is_empty() && keep(p))
             .map(|p| p.name.clone())
             .collect();
-        names.sort_unstable();
+        // Already sorted when they come from one API (see `extend`).
+        if !names.is_sorted() {
+            names.sort_unstable();
+        }
         names.dedup();
         names
     }
