@@ -4,60 +4,21 @@
 'use strict';
 
 const fs = require('node:fs');
-
-function leb(bytes, at) {
-  let value = 0;
-  let shift = 0;
-  let pos = at;
-  for (;;) {
-    const b = bytes[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, pos];
-  }
-}
+const { leb, sections, importedFunctions, functionNames } = require('../js-shim/wasm-binary.js');
 
 /** { name: bytes } of every defined function, and the sizes of the other sections. */
 function functionSizes(bytes) {
-  let pos = 8;
   let imported = 0;
   const bodies = [];
   const names = new Map();
-  const sections = {};
-  while (pos < bytes.length) {
-    const id = bytes[pos];
-    let size;
-    [size, pos] = leb(bytes, pos + 1);
-    const end = pos + size;
-    sections[id] = (sections[id] || 0) + size;
+  const sizes = {};
+  for (const section of sections(bytes)) {
+    const { id, start, end } = section;
+    sizes[id] = (sizes[id] || 0) + (end - start);
     if (id === 2) {
-      let [count, p] = leb(bytes, pos);
-      for (let i = 0; i < count; i++) {
-        let len;
-        [len, p] = leb(bytes, p);
-        p += len;
-        [len, p] = leb(bytes, p);
-        p += len;
-        const kind = bytes[p++];
-        const limits = () => {
-          const flags = bytes[p++];
-          [, p] = leb(bytes, p);
-          if (flags & 1) [, p] = leb(bytes, p);
-        };
-        if (kind === 0) {
-          imported++;
-          [, p] = leb(bytes, p);
-        } else if (kind === 1) {
-          p++; // reference type
-          limits();
-        } else if (kind === 2) {
-          limits();
-        } else {
-          p += 2; // value type, mutability
-        }
-      }
+      imported = importedFunctions(bytes, section);
     } else if (id === 10) {
-      let [count, p] = leb(bytes, pos);
+      let [count, p] = leb(bytes, start);
       for (let i = 0; i < count; i++) {
         let len;
         [len, p] = leb(bytes, p);
@@ -65,32 +26,10 @@ function functionSizes(bytes) {
         p += len;
       }
     } else if (id === 0) {
-      let [len, p] = leb(bytes, pos);
-      const name = Buffer.from(bytes.subarray(p, p + len)).toString();
-      p += len;
-      if (name === 'name') {
-        while (p < end) {
-          const sub = bytes[p];
-          let subSize;
-          [subSize, p] = leb(bytes, p + 1);
-          if (sub === 1) {
-            let [count, q] = leb(bytes, p);
-            for (let i = 0; i < count; i++) {
-              let index;
-              let l;
-              [index, q] = leb(bytes, q);
-              [l, q] = leb(bytes, q);
-              names.set(index, Buffer.from(bytes.subarray(q, q + l)).toString());
-              q += l;
-            }
-          }
-          p += subSize;
-        }
-      }
+      for (const [index, name] of functionNames(bytes, section)) names.set(index, name);
     }
-    pos = end;
   }
-  return { bodies: bodies.map((size, i) => ({ size, name: names.get(imported + i) || `#${imported + i}` })), sections };
+  return { bodies: bodies.map((size, i) => ({ size, name: names.get(imported + i) || `#${imported + i}` })), sections: sizes };
 }
 
 // A function counts for our module named first in it: generic code instantiated for our types

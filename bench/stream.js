@@ -8,12 +8,11 @@
 // Used by bench/run.js for the "Login stream" table. Exports runStream(config) → figures.
 'use strict';
 
-const { fork } = require('node:child_process');
-const path = require('node:path');
 const { createInstance, runLogin } = require('../js-shim/local/runner');
 const { createCache, createApi, makeEvent } = require('../js-shim/local/sandbox');
 const { load } = require('./impls');
 const { population } = require('./population');
+const { startMockProcess } = require('./mock-process');
 
 const NAMESPACE = 'https://myapp.example.com';
 const LATENCY_MS = 20;
@@ -23,34 +22,8 @@ function percentile(xs, p) {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : NaN;
 }
 
-async function startStreamMock(config, people) {
-  const child = fork(path.join(__dirname, 'mock-process.js'), [
-    JSON.stringify({ latencyMs: LATENCY_MS, rateLimit: { burst: config.bucket[0], perSecond: config.bucket[1] }, population: people.size }),
-  ], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const tenant = await new Promise((resolve, reject) => {
-    child.once('message', (m) => resolve(m.ready));
-    child.once('exit', (code) => reject(new Error(`mock tenant exited (${code})`)));
-  });
-  let next = 0;
-  const ask = (message) => new Promise((resolve) => {
-    const id = ++next;
-    const onMessage = (m) => {
-      if (m.id !== id) return;
-      child.off('message', onMessage);
-      resolve(m);
-    };
-    child.on('message', onMessage);
-    child.send({ ...message, id });
-  });
-  return {
-    ...tenant,
-    managementRequests: async () => (await ask({ op: 'management' })).count,
-    inject: (route, fault) => ask({ op: 'inject', route, fault }),
-    close: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.disconnect();
-    }),
-  };
+function startStreamMock(config, people) {
+  return startMockProcess({ latencyMs: LATENCY_MS, rateLimit: { burst: config.bucket[0], perSecond: config.bucket[1] }, population: people.size });
 }
 
 /** One login of `impl` for `user` on `instance`: { ms, failed, code, claims }. */
@@ -123,16 +96,16 @@ async function runStream(config) {
     const elapsed = (Date.now() - started) / 1000;
     if (phase === 'warmup' && elapsed >= config.warmup) {
       phase = 'measured';
-      atMeasure = await tenant.managementRequests();
+      atMeasure = await tenant.management();
     }
     if (phase === 'measured' && outageSeconds > 0 && elapsed >= config.warmup + config.measure && !outage) {
       // The Management API goes down: every request answers 503.
       outage = true;
       phase = 'outage';
-      atOutage = await tenant.managementRequests();
+      atOutage = await tenant.management();
       await tenant.inject('*management', { status: 503 });
     }
-    if (firstMinuteRequests === null && elapsed >= 60) firstMinuteRequests = await tenant.managementRequests();
+    if (firstMinuteRequests === null && elapsed >= 60) firstMinuteRequests = await tenant.management();
     const user = people.users[n % people.users.length];
     const instance = instances[n % instances.length];
     n += 1;
@@ -149,7 +122,7 @@ async function runStream(config) {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   await Promise.all(pending);
-  const end = await tenant.managementRequests();
+  const end = await tenant.management();
   if (firstMinuteRequests === null) firstMinuteRequests = end;
   await tenant.close();
   const summary = (logins, requests) => ({

@@ -12,7 +12,7 @@
 // an export as `wasm.<name>`), or the build fails: a half-renamed glue would not link.
 'use strict';
 
-const { leb, encodeLeb } = require('./snip.js');
+const { leb, encodeLeb, readName, skipImportDesc, sections: sectionsOf } = require('./wasm-binary.js');
 
 // Exports the glue alone calls (allocator, closures, externref table, start): renamed.
 const INTERNAL_EXPORT = /^(wasm_bindgen_[0-9a-f]{16}_|__wbindgen_|__externref_)/;
@@ -26,42 +26,12 @@ function shortName(index) {
 const utf8 = (s) => Buffer.from(s, 'utf8');
 const nameBytes = (s) => Buffer.concat([encodeLeb(utf8(s).length), utf8(s)]);
 
-function readName(bytes, at) {
-  const [len, p] = leb(bytes, at);
-  return [Buffer.from(bytes.subarray(p, p + len)).toString('utf8'), p + len];
-}
-
-/** Skips an import's or export's description after its name(s); returns the next position. */
-function skipImportDesc(bytes, at) {
-  let p = at;
-  const kind = bytes[p++];
-  const limits = () => {
-    const flags = bytes[p++];
-    [, p] = leb(bytes, p);
-    if (flags & 1) [, p] = leb(bytes, p);
-  };
-  if (kind === 0) [, p] = leb(bytes, p);
-  else if (kind === 1) {
-    p++;
-    limits();
-  } else if (kind === 2) limits();
-  else if (kind === 3) p += 2;
-  else throw new Error(`import kind ${kind} not handled`);
-  return [kind, p];
-}
-
 /**
  * Renames the module's imports (one import module) and internal exports, and the glue with them.
  * Returns `{ wasm, glue }`.
  */
 function shortenNames(wasm, glue) {
-  let pos = 8;
-  const sections = [];
-  while (pos < wasm.length) {
-    const [size, start] = leb(wasm, pos + 1);
-    sections.push({ id: wasm[pos], from: pos, start, end: start + size });
-    pos = start + size;
-  }
+  const sections = sectionsOf(wasm);
   const find = (id) => {
     const found = sections.filter((s) => s.id === id);
     if (found.length !== 1) throw new Error(`wasm: ${found.length} sections of id ${id}`);

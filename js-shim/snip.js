@@ -19,6 +19,7 @@
 'use strict';
 
 const fs = require('node:fs');
+const { leb, encodeLeb, sections, importedFunctions, functionNames } = require('./wasm-binary.js');
 
 // name (crate disambiguators left out) → its type and the body that replaces it.
 const FMT = { params: [0x7f, 0x7f], results: [0x7f] }; // (self: &T, f: &mut Formatter) -> fmt::Result
@@ -28,61 +29,15 @@ const SNIP = new Map([
   ['<serde_core::de::WithDecimalPoint as core::fmt::Display>::fmt', WRITES_NOTHING],
 ]);
 
-function leb(bytes, at) {
-  let value = 0;
-  let shift = 0;
-  let pos = at;
-  for (;;) {
-    const b = bytes[pos++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, pos];
-  }
-}
-
-function encodeLeb(value) {
-  const out = [];
-  let v = value;
-  do {
-    let b = v & 0x7f;
-    v = Math.floor(v / 128);
-    if (v) b |= 0x80;
-    out.push(b);
-  } while (v);
-  return Buffer.from(out);
-}
-
-/** Skips one import's description (function, table, memory or global). */
-function skipImport(bytes, at) {
-  let p = at;
-  const kind = bytes[p++];
-  const limits = () => {
-    const flags = bytes[p++];
-    [, p] = leb(bytes, p);
-    if (flags & 1) [, p] = leb(bytes, p);
-  };
-  if (kind === 0) [, p] = leb(bytes, p);
-  else if (kind === 1) {
-    p++; // reference type
-    limits();
-  } else if (kind === 2) limits();
-  else if (kind === 3) p += 2; // value type, mutability
-  else throw new Error(`import kind ${kind} not handled`);
-  return [kind, p];
-}
-
 /** `bytes` with the body of each function named in `targets` (see SNIP) replaced. */
 function snip(bytes, targets) {
-  let pos = 8;
   let imported = 0;
   let code = null;
   const types = [];
   const typeOf = []; // type index of each defined function
   const byName = new Map();
-  while (pos < bytes.length) {
-    const id = bytes[pos];
-    const [size, start] = leb(bytes, pos + 1);
-    const end = start + size;
+  for (const section of sections(bytes)) {
+    const { id, start } = section;
     if (id === 1) {
       let [count, p] = leb(bytes, start);
       for (let i = 0; i < count; i++) {
@@ -97,17 +52,7 @@ function snip(bytes, targets) {
         types.push({ params: valueTypes(), results: valueTypes() });
       }
     } else if (id === 2) {
-      let [count, p] = leb(bytes, start);
-      for (let i = 0; i < count; i++) {
-        let len;
-        [len, p] = leb(bytes, p);
-        p += len;
-        [len, p] = leb(bytes, p);
-        p += len;
-        let kind;
-        [kind, p] = skipImport(bytes, p);
-        if (kind === 0) imported++;
-      }
+      imported = importedFunctions(bytes, section);
     } else if (id === 3) {
       let [count, p] = leb(bytes, start);
       for (let i = 0; i < count; i++) {
@@ -116,32 +61,14 @@ function snip(bytes, targets) {
         typeOf.push(type);
       }
     } else if (id === 10) {
-      code = { section: pos, start, end };
+      code = { section: section.from, start, end: section.end };
     } else if (id === 0) {
-      let [len, p] = leb(bytes, start);
-      const name = Buffer.from(bytes.subarray(p, p + len)).toString();
-      p += len;
-      while (name === 'name' && p < end) {
-        const sub = bytes[p];
-        let subSize;
-        [subSize, p] = leb(bytes, p + 1);
-        if (sub === 1) {
-          let [count, q] = leb(bytes, p);
-          for (let i = 0; i < count; i++) {
-            let index;
-            let l;
-            [index, q] = leb(bytes, q);
-            [l, q] = leb(bytes, q);
-            // Crate disambiguators ("core[5f7e0585b7128936]") change with the toolchain.
-            const fn = Buffer.from(bytes.subarray(q, q + l)).toString().replace(/\[[0-9a-f]{16}\]/g, '');
-            byName.set(fn, [...(byName.get(fn) || []), index]);
-            q += l;
-          }
-        }
-        p += subSize;
+      for (const [index, name] of functionNames(bytes, section)) {
+        // Crate disambiguators ("core[5f7e0585b7128936]") change with the toolchain.
+        const fn = name.replace(/\[[0-9a-f]{16}\]/g, '');
+        byName.set(fn, [...(byName.get(fn) || []), index]);
       }
     }
-    pos = end;
   }
   if (!code) throw new Error('no code section');
   if (byName.size === 0) throw new Error('no function names: snip runs on wasm-bindgen output, before wasm-opt');
@@ -175,4 +102,4 @@ if (require.main === module) {
   fs.writeFileSync(file, snip(fs.readFileSync(file), SNIP));
 }
 
-module.exports = { snip, SNIP, leb, encodeLeb };
+module.exports = { snip, SNIP };

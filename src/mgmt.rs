@@ -403,6 +403,16 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             "{}{path}?{query}per_page={per_page}&page={page}&include_totals=true",
             self.settings.origin.as_str()
         );
+        if page > 0 {
+            // The first page is paid for: when it (or another login) emptied the bucket, wait
+            // for the reset if the budget allows, rather than fail and pay for it again later.
+            let now = self.host.now_ms();
+            if let Some(until) = self.gate.closed_until(now) {
+                if until + retry::MIN_ATTEMPT_MS <= self.deadline.0 {
+                    self.host.sleep((until - now).ceil() as u32).await;
+                }
+            }
+        }
         let response = self.authorised(Method::Get, &url).await?;
         if response.status != 200 {
             return Err(

@@ -603,18 +603,40 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
         assert_eq!(access.len(), 125, "de-duplicated, only API B");
         assert!(access.windows(2).all(|w| w[0] < w[1]), "sorted");
     }
-    // The first page took the bucket's last token: nothing more is sent before the reset.
+    // Every answer takes the bucket's last token (no reset announced: a second). The pages after
+    // the first wait for the gate, one at a time, while the deadline allows; no request is sent
+    // into an empty bucket.
+    let host = FakeHost::new();
+    host.0.remaining.set(Some(0));
+    let started = host.now_ms();
+    let api = FakeApi::default();
+    let outcome = run(
+        &host,
+        &api,
+        &Instance::default(),
+        &settings(&[]),
+        user_event("auth0|big", Some(API_B)),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(host.count("/permissions"), 10);
+    assert_eq!(host.0.max_in_flight.get(), 1);
+    assert!(host.now_ms() - started >= 9_000.0, "waited for each reset");
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap().len(),
+        125
+    );
+    // Without the budget for that, the login stops when a wait no longer fits.
     let host = FakeHost::new();
     host.0.remaining.set(Some(0));
     let outcome = run(
         &host,
         &FakeApi::default(),
         &Instance::default(),
-        &settings(&[]),
+        &settings(&[("DEADLINE_MS", "3000")]),
         user_event("auth0|big", Some(API_B)),
     );
     assert_eq!(outcome, Outcome::Denied(Code::RateLimited));
-    assert_eq!(host.count("/permissions"), 1);
+    assert!(host.count("/permissions") < 10);
 }
 
 #[test]
