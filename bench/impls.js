@@ -80,4 +80,4 @@ async function login(instance, tenant, userId, audience) {
   return { ms, denied: outcome.denied, permissions: Array.isArray(delivered) ? delivered.length : 0 };
 }
 
-module.exports = { IMPLS, load, login };
+module.exports = { IMPLS, SDK_HOST, load, login };

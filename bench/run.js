@@ -319,13 +319,13 @@ function render(m) {
     const pct = (x) => (x.logins ? `${((100 * x.denied) / x.logins).toFixed(1)} %` : '–');
     lines.push('## Login stream');
     lines.push('');
-    lines.push('Logins arriving at a fixed rate at 4 instances of one Action, which share `api.cache` and the tenant\'s user store (`app_metadata` written by a login reaches the user\'s next one, as in Auth0); the mock tenant enforces one Management API token bucket (Free: burst 2 at 2/s; Essentials: 10 at 2.5/s; Enterprise: 50 at 16/s) and answers after 20 ms. Users hold 1–3 of 20 roles of 10–49 permissions each (1–3 pages). (a) runs with default settings unless the row says otherwise; (b) and (c) fetch on every login. "Denied" counts logins denied or failed; requests are Management API requests per login, counted by the mock; the first minute counts every Management API request from a cold start.');
+    lines.push(`Logins arriving at a fixed rate at 4 instances of one Action, which share \`api.cache\` and the tenant's user store (\`app_metadata\` written by a login reaches the user's next one, as in Auth0); the mock tenant enforces one Management API token bucket (Free: burst 2 at 2/s; Essentials: 10 at 2.5/s; Enterprise: 50 at 16/s) and answers after 20 ms. Users hold 1–3 of 20 roles of 10–49 permissions each (1–3 pages). (a) runs with default settings unless the row says otherwise; (b) and (c) fetch on every login. "Denied" counts logins denied or failed, and (b)'s logins that end without the permissions claim (it logs the error and lets the user in); "wrong claims" counts completed logins whose permissions claim is not exactly the permissions of the user's roles ((b) reads one page of 50); requests are Management API requests per login, counted by the mock; the first minute counts every Management API request from a cold start.`);
     lines.push('');
     lines.push('| run | Action | bucket | logins/s | users | warm-up: denied | measured: denied | requests/login | p50 ms | p99 ms | first minute: requests | wrong claims |');
     lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of m.streams) {
       const c = r.config;
-      lines.push(`| ${c.label} (${c.warmup} s + ${c.measure} s) | ${who(c)} | ${c.bucketName} | ${c.rate} | ${c.users} | ${pct(r.warmup)} | ${pct(r.measured)} | ${fmt(r.measured.requestsPerLogin, 3)} | ${fmt(r.measured.p50, 1)} | ${fmt(r.measured.p99, 1)} | ${r.firstMinuteRequests} | ${c.impl === 'ours' ? r.wrong : '–'} |`);
+      lines.push(`| ${c.label} (${c.warmup} s + ${c.measure} s) | ${who(c)} | ${c.bucketName} | ${c.rate} | ${c.users} | ${pct(r.warmup)} | ${pct(r.measured)} | ${fmt(r.measured.requestsPerLogin, 3)} | ${fmt(r.measured.p50, 1)} | ${fmt(r.measured.p99, 1)} | ${r.firstMinuteRequests} | ${r.wrong} |`);
       if (r.outage) lines.push(`| … then ${c.outage} s of outage | ${who(c)} | ${c.bucketName} | ${c.rate} | ${c.users} | – | ${pct(r.outage)} (stale: ${r.outage.stale}) | ${fmt(r.outage.requestsPerLogin, 3)} | ${fmt(r.outage.p50, 1)} | ${fmt(r.outage.p99, 1)} | – | ${r.wrong} |`);
     }
     lines.push('');
@@ -344,15 +344,41 @@ function render(m) {
 function goals(m) {
   const cold = (k) => m.cold[k].ms;
   const cpu = (k) => m.cpu[1000][k].ms;
+  const p50 = (k) => m.concurrent[k].p50;
   const rt500 = m.wall[500].ours.ms / LATENCY_MS;
-  return [
-    { goal: '`dist/action.js` ≤ 50,000 bytes', figure: `${m.sizes.ours.bytes} bytes`, met: m.sizes.ours.bytes <= 50000 },
+  const bytes = m.sizes.ours.bytes;
+  const list = [
+    { goal: '`dist/action.js` ≤ 100,000 bytes (Auth0\'s limit; the build gate)', figure: `${bytes} bytes`, met: bytes <= 100000 },
+    { goal: '`dist/action.js` ≤ 70,000 bytes (aim: 50,000)', figure: `${bytes} bytes`, met: bytes <= 70000 },
     { goal: 'cold start ≤ 1/2 of (b)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('snippet'))} ms (${ratio(cold('ours'), cold('snippet'))})`, met: cold('ours') <= cold('snippet') / 2 },
-    { goal: 'cold start ≤ 1.5× of (c)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('handwritten'))} ms (${ratio(cold('ours'), cold('handwritten'))})`, met: cold('ours') <= 1.5 * cold('handwritten') },
-    { goal: 'CPU per login at 1000 permissions ≤ 1.2× of (c)', figure: `${fmt(cpu('ours'), 3)} ms vs ${fmt(cpu('handwritten'), 3)} ms (${ratio(cpu('ours'), cpu('handwritten'))})`, met: cpu('ours') <= 1.2 * cpu('handwritten') },
-    { goal: 'steady-state requests per login = 1 for ≤ 50 permissions', figure: `${m.requests[3].ours.steady} (3 permissions)`, met: m.requests[3].ours.steady === 1 },
-    { goal: 'wall time at 500 permissions ≤ 3 round trips', figure: `${fmt(m.wall[500].ours.ms)} ms = ${fmt(rt500)} round trips of ${LATENCY_MS} ms`, met: rt500 <= 3 },
+    { goal: 'cold start ≤ 1.2× of (c)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('handwritten'))} ms (${ratio(cold('ours'), cold('handwritten'))})`, met: cold('ours') <= 1.2 * cold('handwritten') },
+    { goal: 'CPU per login at 1000 permissions ≤ 1.0× of (c)', figure: `${fmt(cpu('ours'), 3)} ms vs ${fmt(cpu('handwritten'), 3)} ms (${ratio(cpu('ours'), cpu('handwritten'))})`, met: cpu('ours') <= cpu('handwritten') },
+    { goal: `${R.concurrent} concurrent logins: p50 ≤ 1.5× of (c)`, figure: `${fmt(p50('ours'), 1)} ms vs ${fmt(p50('handwritten'), 1)} ms (${ratio(p50('ours'), p50('handwritten'))})`, met: p50('ours') <= 1.5 * p50('handwritten') },
+    { goal: 'steady-state requests per login = 1 for ≤ 50 permissions (cache off)', figure: `${m.requests[3].ours.steady} (3 permissions)`, met: m.requests[3].ours.steady === 1 },
+    { goal: 'wall time at 500 permissions ≤ 3 round trips (cache off)', figure: `${fmt(m.wall[500].ours.ms)} ms = ${fmt(rt500)} round trips of ${LATENCY_MS} ms`, met: rt500 <= 3 },
   ];
+  if (m.cacheHit) {
+    const worst = Math.max(m.cacheHit.memory.ms, m.cacheHit.metadata.ms);
+    const requests = m.cacheHit.memory.requests + m.cacheHit.metadata.requests;
+    list.push({ goal: 'a cache hit: no request, ≤ 2 ms of CPU', figure: `${fmt(worst, 3)} ms at most, ${requests} requests`, met: worst <= 2 && requests === 0 });
+  }
+  const goalRun = (prefix) => (m.streams || []).find((r) => r.config.label.startsWith(prefix));
+  const def = goalRun('goal: default');
+  if (def) {
+    const x = def.measured;
+    list.push({ goal: 'default settings, Essentials, 30/s, 120 users, after 120 s: no deny, ≤ 0.05 requests per login, exact claims', figure: `${x.denied} of ${x.logins} denied, ${fmt(x.requestsPerLogin, 3)} requests per login, ${def.wrong} wrong (warm-up: ${def.warmup.denied} of ${def.warmup.logins} denied)`, met: x.denied === 0 && x.requestsPerLogin <= 0.05 && def.wrong === 0 });
+  }
+  const roles = goalRun('goal: roles');
+  if (roles) {
+    const x = roles.measured;
+    list.push({ goal: '`PERMISSIONS_SOURCE=roles`, Essentials, 60/s, 2,000 users, after 60 s: no deny, exact claims', figure: `${x.denied} of ${x.logins} denied, ${roles.wrong} wrong`, met: x.denied === 0 && roles.wrong === 0 });
+  }
+  const outage = goalRun('goal: outage');
+  if (outage && outage.outage) {
+    const x = outage.outage;
+    list.push({ goal: 'Management API down after warm-up: no deny for users who logged in before', figure: `${x.denied} of ${x.logins} denied, ${x.stale} from a stale set`, met: x.denied === 0 });
+  }
+  return list;
 }
 
 // --- run ----------------------------------------------------------------------------------------
