@@ -38,8 +38,11 @@ commands
               --json             machine-readable output
   serve     start the mock tenant and print its URL and credentials; Ctrl-C stops it
               --port N --latency MS --rate-limit B/R
-  deploy    create or update the Action, deploy it and bind it to the post-login trigger (after
-            the existing bindings); a second run only makes a new version
+  deploy    create or update the Action, wait for its build, deploy it, wait until the version
+            is live, and bind it to the post-login trigger (after the existing bindings); a
+            second run only makes a new version. Through the official auth0 SDK (429s retried
+            after x-ratelimit-reset); 120 s in all
+              --rate-limit B/R   the in-process mock's Management API bucket (Free: 2/2)
               --tenant T         mock (default, in-process: prints the requests it received) or
                                  real: AUTH0_DOMAIN plus AUTH0_DEPLOY_CLIENT_ID /
                                  AUTH0_DEPLOY_CLIENT_SECRET (an M2M application with
@@ -49,8 +52,10 @@ commands
               --secret KEY=VALUE an Action secret (repeatable; replaces the environment's)
               --action FILE      code to deploy (default dist/action.js)
   export    --format deploy-cli DIR [--name NAME]
-            write the Auth0 Deploy CLI layout (actions/<name>.json, actions/<name>/code.js,
-            triggers/triggers.json) with ##SECRET## placeholders for keyword replacement
+            write the Auth0 Deploy CLI layout (actions/<name>.json, actions/<name>/code.js)
+            with ##SECRET## placeholders for keyword replacement; the binding is added to
+            DIR/triggers/triggers.json only if that file exists (from a0deploy export): one
+            written from nothing would unbind the tenant's other post-login Actions
   token     run the Action for --user and --audience on a mock tenant and mint an RS256 access
             token and ID token carrying exactly the claims it produced
               --tenant URL       a mock tenant started with 'serve' (tokens stay verifiable
@@ -105,22 +110,24 @@ function mockSettings(tenant) {
 
 // A real user's profile and role names, the way Auth0 puts them into the event.
 async function realUser(settings, userId) {
-  const client = await managementClient({
+  const { sdk } = managementClient({
     domain: settings.AUTH0_DOMAIN,
     clientId: settings.AUTH0_CLIENT_ID,
     clientSecret: settings.AUTH0_CLIENT_SECRET,
   });
-  const id = encodeURIComponent(userId);
-  const profile = await client.request('GET', `/api/v2/users/${id}`);
-  if (profile.status !== 200) fail(`GET /api/v2/users/${id} answered ${profile.status}`);
+  const read = async (what, call) => {
+    try {
+      return await call();
+    } catch (error) {
+      return fail(`${what} answered ${error?.statusCode ?? error?.message}${what.endsWith('roles') ? ' (the application needs read:roles)' : ''}`);
+    }
+  };
+  const user = await read(`GET /api/v2/users/${userId}`, () => sdk.users.get(userId));
   const roles = [];
-  for (let page = 0; ; page++) {
-    const r = await client.request('GET', `/api/v2/users/${id}/roles?per_page=50&page=${page}&include_totals=true`);
-    if (r.status !== 200) fail(`GET /api/v2/users/${id}/roles answered ${r.status} (the application needs read:roles)`);
-    roles.push(...r.json.roles.map((role) => role.name));
-    if (roles.length >= r.json.total || r.json.roles.length === 0) break;
-  }
-  return { user: profile.json, roles };
+  await read(`GET /api/v2/users/${userId}/roles`, async () => {
+    for await (const role of await sdk.users.roles.list(userId, { per_page: 50 })) roles.push(role.name);
+  });
+  return { user, roles };
 }
 
 async function run(values) {
@@ -207,13 +214,13 @@ async function deployCommand(values) {
   let client;
   let secrets;
   if ((values.tenant || 'mock') === 'mock') {
-    tenant = await startMockTenant();
+    tenant = await startMockTenant({ rateLimit: rateLimit(values['rate-limit']) });
     const log = (r) => requests.push(r);
-    client = await managementClient({ domain: tenant.url, ...tenant.deployClient, log });
+    client = managementClient({ domain: tenant.url, ...tenant.deployClient, log });
     secrets = { ...mockSettings(tenant), ...given };
   } else {
     const domain = values.tenant === 'real' ? env('AUTH0_DOMAIN') : values.tenant;
-    client = await managementClient({
+    client = managementClient({
       domain,
       clientId: env('AUTH0_DEPLOY_CLIENT_ID'),
       clientSecret: env('AUTH0_DEPLOY_CLIENT_SECRET'),
@@ -237,6 +244,15 @@ function exportCommand(values, positionals) {
   if (!dir) fail('export needs a directory: export --format deploy-cli DIR');
   const written = exportDeployCli({ dir, name: values.name || DEFAULT_NAME, code: readAction(values.action), secretNames: ACTION_SECRETS });
   console.log(`wrote:\n${written.files.map((f) => `  ${f}`).join('\n')}`);
+  if (written.triggers === 'missing') {
+    console.log(`
+${written.triggersFile} was not written: there is none in ${dir}, and \`a0deploy import\` makes each
+trigger's bindings exactly those the file lists, so a file listing only this Action would unbind
+every other post-login Action of the tenant. Either run \`a0deploy export\` into ${dir} first and
+export again (the binding is then added after the existing ones), or add this entry to the
+"post-login" list of your own triggers.json:
+  ${JSON.stringify(written.binding)}`);
+  }
 }
 
 async function tokenCommand(values) {

@@ -7,106 +7,129 @@ const path = require('node:path');
 
 const TRIGGER = { id: 'post-login', version: 'v3' };
 const RUNTIME = 'node22';
+const SCOPES = 'read:actions create:actions update:actions';
 
-/** A small Management API client: client-credentials token, JSON requests, a request log. */
-async function managementClient({ domain, clientId, clientSecret, log = () => {} }) {
+/**
+ * A Management API client for deploying: the official `auth0` SDK's ManagementClient (client
+ * credentials, typed Actions endpoints, and its retries of 429 and 5xx, which wait for
+ * `x-ratelimit-reset`). `domain` is a tenant domain, or an http(s) origin such as the local mock
+ * tenant's, which the SDK's https://<domain> requests are sent to instead. `log` sees every
+ * request: { method, path, status }.
+ */
+function managementClient({ domain, clientId, clientSecret, log = () => {}, maxRetries = 5 }) {
   const origin = /^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain}`;
-  const call = async (method, pathname, body, token) => {
-    const response = await fetch(origin + pathname, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await response.text();
-    log({ method, path: pathname.split('?')[0], status: response.status });
-    let json;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, json };
+  const host = new URL(origin).host;
+  const token = { status: null };
+  const viaOrigin = async (input, init) => {
+    const request = input instanceof Request ? input : null;
+    const url = new URL(request ? request.url : String(input));
+    const target = `${origin}${url.pathname}${url.search}`;
+    const response = await fetch(request ? new Request(target, request) : target, init);
+    if (url.pathname === '/oauth/token') token.status = response.status;
+    log({ method: (init?.method || request?.method || 'GET').toUpperCase(), path: url.pathname, status: response.status });
+    return response;
   };
-  const grant = await call('POST', '/oauth/token', {
-    grant_type: 'client_credentials',
-    client_id: clientId,
-    client_secret: clientSecret,
-    audience: `${origin}/api/v2/`,
-  });
-  if (grant.status !== 200 || !grant.json?.access_token) {
-    throw new Error(`the token request was refused (HTTP ${grant.status}): check the deploy application's client id, secret and its Management API authorisation (read:actions create:actions update:actions)`);
-  }
-  const token = grant.json.access_token;
-  return {
-    origin,
-    request: (method, pathname, body) => call(method, pathname, body, token),
-  };
-}
-
-function expect(response, ok, what) {
-  if (!ok.includes(response.status)) {
-    const message = response.json?.message || response.json?.error_description || '';
-    throw new Error(`${what} failed: HTTP ${response.status}${message ? ` (${message})` : ''}`);
-  }
-  return response.json;
+  const { ManagementClient } = require('auth0');
+  const sdk = new ManagementClient({ domain: host, clientId, clientSecret, audience: `${origin}/api/v2/`, fetch: viaOrigin, maxRetries, timeoutInSeconds: 15 });
+  return { origin, sdk, token };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An Error for a failed step, with the tenant's message and never a request body (secrets). */
+function stepError(client, what, error) {
+  if (client.token.status !== null && client.token.status !== 200) {
+    return new Error(`the token request was refused (HTTP ${client.token.status}): check the deploy application's client id, secret and its Management API authorisation (${SCOPES})`);
+  }
+  const status = error?.statusCode;
+  const message = error?.body?.message || error?.body?.error_description || (status ? '' : error?.message) || '';
+  return new Error(`${what} failed${status ? `: HTTP ${status}` : ''}${message ? ` (${message})` : ''}`);
+}
+
 /**
- * Creates or updates the Action, waits for its build, deploys it, and binds it to the post-login
- * trigger after the existing bindings (their order kept). A second run changes nothing but the
- * version number. Returns { action, version, bound: 'added' | 'kept' }.
+ * Creates or updates the Action, waits for its build, deploys it and waits until the new version
+ * is live (Auth0 answers a deploy with 202 and deploys later), then binds it to the post-login
+ * trigger after the existing bindings (their order kept), retrying while Auth0 still says the
+ * Action is not deployed. A failed build or deploy stops at once with Auth0's message. The whole
+ * run has `timeoutMs`; 429s are retried by the SDK after the reported reset. A second run changes
+ * nothing but the version number. Returns { action, version, bound: 'added' | 'kept' }.
  */
 async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 120_000 }) {
-  const body = { name, code, runtime: RUNTIME, supported_triggers: [TRIGGER], dependencies: [], secrets };
-  const found = expect(
-    await client.request('GET', `/api/v2/actions/actions?actionName=${encodeURIComponent(name)}`),
-    [200],
-    'looking the Action up',
-  );
-  const existing = (found?.actions || []).find((a) => a.name === name);
-  const action = existing
-    ? expect(await client.request('PATCH', `/api/v2/actions/actions/${encodeURIComponent(existing.id)}`, body), [200], 'updating the Action')
-    : expect(await client.request('POST', '/api/v2/actions/actions', body), [200, 201], 'creating the Action');
-
-  // A new draft is built before it can be deployed (pending → building → built).
+  const { sdk } = client;
   const deadline = Date.now() + timeoutMs;
-  let version;
-  for (let wait = pollMs; ; wait = Math.min(wait * 2, 2_000)) {
-    const response = await client.request('POST', `/api/v2/actions/actions/${encodeURIComponent(action.id)}/deploy`);
-    if (response.status === 200 || response.status === 201) {
-      version = response.json;
-      break;
+  const options = () => ({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+  const step = async (what, call) => {
+    try {
+      return await call();
+    } catch (error) {
+      throw stepError(client, what, error);
     }
-    const notBuilt = response.status === 400 && /built/.test(response.json?.message || '');
-    if (!notBuilt) expect(response, [200, 201], 'deploying the Action');
-    if (Date.now() + wait > deadline) throw new Error(`the Action was not built within ${timeoutMs} ms`);
-    await sleep(wait);
-  }
+  };
+  // Polls `check` (→ a value when done, undefined to go on) with a growing pause, within the budget.
+  const until = async (what, check) => {
+    for (let wait = pollMs; ; wait = Math.min(wait * 2, 2_000)) {
+      const done = await check();
+      if (done !== undefined) return done;
+      if (Date.now() + wait > deadline) throw new Error(`${what} did not finish within ${timeoutMs} ms`);
+      await sleep(wait);
+    }
+  };
 
-  const bindings = expect(await client.request('GET', '/api/v2/actions/triggers/post-login/bindings'), [200], 'reading the post-login bindings').bindings || [];
+  const body = { name, code, runtime: RUNTIME, supported_triggers: [TRIGGER], dependencies: [], secrets };
+  const found = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
+  const existing = found.find((a) => a.name === name);
+  const action = existing
+    ? await step('updating the Action', () => sdk.actions.update(existing.id, body, options()))
+    : await step('creating the Action', () => sdk.actions.create(body, options()));
+
+  // The draft is built first (pending → building → built, or failed).
+  await until('the Action\'s build', async () => {
+    const draft = await step('reading the Action', () => sdk.actions.get(action.id, options()));
+    if (draft.status === 'failed') throw new Error('the Action\'s build failed: open the Action in the Auth0 dashboard (Actions → Library) to see why, fix it and deploy again');
+    return draft.status === 'built' ? draft : undefined;
+  });
+  const accepted = await step('deploying the Action', () => sdk.actions.deploy(action.id, options()));
+  // 202: the version is built and goes live later; binding before then is refused.
+  const version = await until('the deployment', async () => {
+    const v = await step('reading the new version', () => sdk.actions.versions.get(action.id, accepted.id, options()));
+    if (v.status === 'failed') {
+      const why = (v.errors || []).map((e) => e.msg).filter(Boolean).join('; ');
+      throw new Error(`deploying version ${v.number ?? '?'} failed${why ? `: ${why}` : ''}`);
+    }
+    return v.deployed ? v : undefined;
+  });
+
+  const bindings = [];
+  await step('reading the post-login bindings', async () => {
+    for await (const binding of await sdk.actions.triggers.bindings.list(TRIGGER.id, { per_page: 50 }, options())) bindings.push(binding);
+  });
   if (bindings.some((b) => b.action?.id === action.id)) return { action, version, bound: 'kept' };
   const refs = bindings.map((b) => ({ ref: { type: 'action_id', value: b.action.id }, display_name: b.display_name }));
   refs.push({ ref: { type: 'action_id', value: action.id }, display_name: name });
-  expect(await client.request('PATCH', '/api/v2/actions/triggers/post-login/bindings', { bindings: refs }), [200], 'binding the Action');
+  await until('binding the Action', async () => {
+    try {
+      return await sdk.actions.triggers.bindings.updateMany(TRIGGER.id, { bindings: refs }, options());
+    } catch (error) {
+      const notYet = error?.statusCode === 400 && /deployed/i.test(error?.body?.message || '');
+      if (!notYet) throw stepError(client, 'binding the Action', error);
+      return undefined;
+    }
+  });
   return { action, version, bound: 'added' };
 }
 
 /**
- * Writes the Auth0 Deploy CLI directory layout: actions/<name>.json, actions/<name>/code.js and
- * triggers/triggers.json. Secret values are `##NAME##` placeholders for the Deploy CLI's keyword
- * replacement (AUTH0_KEYWORD_REPLACE_MAPPINGS).
+ * Writes the Auth0 Deploy CLI directory layout: actions/<name>.json and actions/<name>/code.js.
+ * Secret values are `##NAME##` placeholders for the Deploy CLI's keyword replacement
+ * (AUTH0_KEYWORD_REPLACE_MAPPINGS). The binding goes into triggers/triggers.json only when that
+ * file exists (from `a0deploy export`), after the bindings it lists, in their order: `a0deploy
+ * import` makes each trigger's bindings exactly the listed ones, so a file written from nothing
+ * would unbind every other post-login Action of the tenant. Without it, `binding` is the entry to
+ * add. Returns { files, triggers: 'updated' | 'missing', binding }.
  */
 function exportDeployCli({ dir, name, code, secretNames }) {
   const actions = path.join(dir, 'actions');
   fs.mkdirSync(path.join(actions, name), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'triggers'), { recursive: true });
   fs.writeFileSync(path.join(actions, name, 'code.js'), code);
   const definition = {
     name,
@@ -119,13 +142,16 @@ function exportDeployCli({ dir, name, code, secretNames }) {
     status: 'built',
   };
   fs.writeFileSync(path.join(actions, `${name}.json`), JSON.stringify(definition, null, 2) + '\n');
+  const files = [path.join(actions, `${name}.json`), path.join(actions, name, 'code.js')];
+  const binding = { action_name: name, display_name: name };
   const triggersFile = path.join(dir, 'triggers', 'triggers.json');
-  const triggers = fs.existsSync(triggersFile) ? JSON.parse(fs.readFileSync(triggersFile, 'utf8')) : {};
+  if (!fs.existsSync(triggersFile)) return { files, triggers: 'missing', binding, triggersFile };
+  const triggers = JSON.parse(fs.readFileSync(triggersFile, 'utf8'));
   const postLogin = (triggers['post-login'] || []).filter((b) => b.action_name !== name);
-  postLogin.push({ action_name: name, display_name: name });
+  postLogin.push(binding);
   triggers['post-login'] = postLogin;
   fs.writeFileSync(triggersFile, JSON.stringify(triggers, null, 2) + '\n');
-  return { files: [path.join(actions, `${name}.json`), path.join(actions, name, 'code.js'), triggersFile] };
+  return { files: [...files, triggersFile], triggers: 'updated', binding, triggersFile };
 }
 
-module.exports = { managementClient, deploy, exportDeployCli, TRIGGER, RUNTIME };
+module.exports = { managementClient, deploy, exportDeployCli, TRIGGER, RUNTIME, SCOPES };

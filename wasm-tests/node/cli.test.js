@@ -1,5 +1,7 @@
 // The local CLI end to end (as a user runs it, in a child process) and the deploy flow against the
-// mock tenant: create/update, build wait, deploy, bindings kept in order, a second deploy.
+// mock tenant, which behaves as the real Actions API does: create/update, build wait, a deploy
+// answered 202 and live later, bindings refused until then and kept in order, a second deploy, a
+// failed build or deploy, and a Free-plan bucket (2 requests/s) answering 429s.
 'use strict';
 
 const test = require('node:test');
@@ -85,24 +87,36 @@ test('run --event FILE takes a complete event (its own settings)', async () => {
   assert.deepEqual(JSON.parse(r.stdout).tokens.id_token.claims, { [`${NS}/roles`]: ['a', 'b'] });
 });
 
-test('deploy twice: create then update, each a new version; the foreign binding keeps its place', async () => {
-  const tenant = await startMockTenant();
+const idless = (r) => `${r.method} ${r.path.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}')} ${r.status}`;
+
+test('deploy twice on a Free-plan bucket: 202, live before bound, then an update; the foreign binding keeps its place', async () => {
+  const tenant = await startMockTenant({ rateLimit: { burst: 2, perSecond: 2 } });
   try {
     const requests = [];
-    const client = await managementClient({ domain: tenant.url, ...tenant.deployClient, log: (r) => requests.push(`${r.method} ${r.path.replace(/actions\/[0-9a-f-]{36}/, 'actions/{id}')} ${r.status}`) });
+    const client = managementClient({ domain: tenant.url, ...tenant.deployClient, log: (r) => requests.push(idless(r)) });
     const code = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
     const secrets = [{ name: 'CLAIM_NAMESPACE', value: NS }, { name: 'AUTH0_CLIENT_SECRET', value: 'deployed-secret' }];
     const first = await deploy({ client, name: 'auth0-rbac-claims', code, secrets });
     assert.equal(first.bound, 'added');
     assert.equal(first.version.number, 1);
+    assert.equal(first.version.deployed, true);
     const before = tenant.actions.bindings().map((b) => b.action.name);
     assert.deepEqual(before, ['legacy-mfa-rule', 'auth0-rbac-claims']);
+    // The deploy was accepted (202), the version read until live, and only then bound.
+    const deployAt = requests.indexOf('POST /api/v2/actions/actions/{id}/deploy 202');
+    const bindAt = requests.indexOf('PATCH /api/v2/actions/triggers/post-login/bindings 200');
+    assert.ok(deployAt > 0 && bindAt > deployAt, requests.join('\n'));
+    assert.ok(requests.slice(deployAt, bindAt).includes('GET /api/v2/actions/actions/{id}/versions/{id} 200'));
+    // The bucket ran dry and the SDK waited for its reset: 429s, and no request failed otherwise.
+    assert.ok(requests.some((r) => r.endsWith(' 429')), 'the Free bucket never answered 429');
+    assert.ok(requests.every((r) => / (200|201|202|429)$/.test(r)), requests.join('\n'));
 
     const second = await deploy({ client, name: 'auth0-rbac-claims', code, secrets });
     assert.equal(second.action.id, first.action.id);
     assert.equal(second.version.number, 2);
     assert.equal(second.bound, 'kept');
     assert.deepEqual(tenant.actions.bindings().map((b) => b.action.name), before);
+    assert.deepEqual(tenant.actions.versions(first.action.id).map((v) => [v.number, v.deployed]), [[1, false], [2, true]]);
     assert.equal(tenant.actions.list().filter((a) => a.name === 'auth0-rbac-claims').length, 1);
     assert.deepEqual(tenant.actions.secrets(first.action.id), { CLAIM_NAMESPACE: NS, AUTH0_CLIENT_SECRET: 'deployed-secret' });
     const stored = tenant.actions.list().find((a) => a.id === first.action.id);
@@ -120,19 +134,68 @@ test('deploy twice: create then update, each a new version; the foreign binding 
   }
 });
 
+test('the mock refuses to bind an Action that has no deployed version, as Auth0 does', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const { sdk } = managementClient({ domain: tenant.url, ...tenant.deployClient });
+    const action = await sdk.actions.create({ name: 'never-deployed', code: 'exports.onExecutePostLogin = async () => {};', supported_triggers: [{ id: 'post-login', version: 'v3' }] });
+    await assert.rejects(
+      sdk.actions.triggers.bindings.updateMany('post-login', { bindings: [{ ref: { type: 'action_id', value: action.id }, display_name: 'x' }] }),
+      (error) => error.statusCode === 400 && /has not been deployed/.test(error.body.message),
+    );
+    assert.deepEqual(tenant.actions.bindings().map((b) => b.action.name), ['legacy-mfa-rule']);
+  } finally {
+    await tenant.close();
+  }
+});
+
+for (const [what, message, expected] of [
+  ['build', 'npm install failed', /the Action's build failed: open the Action in the Auth0 dashboard/],
+  ['deploy', 'version could not be packaged', /deploying version 1 failed: version could not be packaged/],
+]) {
+  test(`a failed ${what} stops the deploy at once with its message, and nothing is bound`, async () => {
+    const tenant = await startMockTenant();
+    try {
+      tenant.actions.failNext(what, message);
+      const client = managementClient({ domain: tenant.url, ...tenant.deployClient });
+      const started = Date.now();
+      await assert.rejects(deploy({ client, name: 'auth0-rbac-claims', code: 'exports.onExecutePostLogin = async () => {};', secrets: [] }), expected);
+      assert.ok(Date.now() - started < 5_000, 'the failure was polled past its end');
+      assert.deepEqual(tenant.actions.bindings().map((b) => b.action.name), ['legacy-mfa-rule']);
+    } finally {
+      await tenant.close();
+    }
+  });
+}
+
+test('deploy with wrong credentials says which application and scopes, and no secret', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const client = managementClient({ domain: tenant.url, clientId: tenant.deployClient.clientId, clientSecret: 'not-the-secret' });
+    await assert.rejects(deploy({ client, name: 'auth0-rbac-claims', code: 'x', secrets: [{ name: 'AUTH0_CLIENT_SECRET', value: 'deployed-secret' }] }), (error) => {
+      assert.match(error.message, /the token request was refused \(HTTP 401\).*read:actions create:actions update:actions/);
+      assert.ok(!error.message.includes('not-the-secret') && !error.message.includes('deployed-secret'));
+      return true;
+    });
+  } finally {
+    await tenant.close();
+  }
+});
+
 test('deploy --tenant mock prints the request sequence', async () => {
   const r = await cli(['deploy']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /deployed as version 1; binding added after the existing ones/);
-  const lines = r.stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().replace(/[0-9a-f-]{36}/, '{id}'));
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}'));
   assert.equal(lines[0], 'POST /oauth/token → 200');
   assert.equal(lines[1], 'GET /api/v2/actions/actions → 200');
   assert.equal(lines[2], 'POST /api/v2/actions/actions → 201');
-  assert.match(lines.at(-3), /^POST \/api\/v2\/actions\/actions\/\{id\}\/deploy → 200$/);
+  assert.ok(lines.includes('POST /api/v2/actions/actions/{id}/deploy → 202'), lines.join('\n'));
+  assert.equal(lines.at(-3), 'GET /api/v2/actions/actions/{id}/versions/{id} → 200');
   assert.deepEqual(lines.slice(-2), ['GET /api/v2/actions/triggers/post-login/bindings → 200', 'PATCH /api/v2/actions/triggers/post-login/bindings → 200']);
 });
 
-test('export --format deploy-cli writes the Deploy CLI layout with placeholders', async () => {
+test('export --format deploy-cli writes the Deploy CLI layout with placeholders, and no triggers.json of its own', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbac-export-'));
   const r = await cli(['export', '--format', 'deploy-cli', dir]);
   assert.equal(r.code, 0, r.stderr);
@@ -141,7 +204,22 @@ test('export --format deploy-cli writes the Deploy CLI layout with placeholders'
   assert.deepEqual(action.supported_triggers, [{ id: 'post-login', version: 'v3' }]);
   assert.ok(action.secrets.every((s) => s.value === `##${s.name}##`));
   assert.equal(fs.readFileSync(path.join(dir, 'actions', 'auth0-rbac-claims', 'code.js'), 'utf8'), fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8'));
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'triggers', 'triggers.json'), 'utf8')), { 'post-login': [{ action_name: 'auth0-rbac-claims', display_name: 'auth0-rbac-claims' }] });
+  // A triggers.json listing only this Action would unbind the tenant's others on `a0deploy import`.
+  assert.ok(!fs.existsSync(path.join(dir, 'triggers', 'triggers.json')));
+  assert.match(r.stdout, /was not written/);
+  assert.match(r.stdout, /a0deploy export/);
+  assert.match(r.stdout, /\{"action_name":"auth0-rbac-claims","display_name":"auth0-rbac-claims"\}/);
+});
+
+test('export into a Deploy CLI export adds the binding after the existing ones, once', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rbac-export-'));
+  fs.mkdirSync(path.join(dir, 'triggers'));
+  const existing = { 'post-login': [{ action_name: 'mfa', display_name: 'MFA' }, { action_name: 'auth0-rbac-claims', display_name: 'old place' }, { action_name: 'geo', display_name: 'Geo' }], 'pre-user-registration': [{ action_name: 'x', display_name: 'x' }] };
+  fs.writeFileSync(path.join(dir, 'triggers', 'triggers.json'), JSON.stringify(existing));
+  for (let i = 0; i < 2; i++) assert.equal((await cli(['export', '--format', 'deploy-cli', dir])).code, 0);
+  const triggers = JSON.parse(fs.readFileSync(path.join(dir, 'triggers', 'triggers.json'), 'utf8'));
+  assert.deepEqual(triggers['post-login'].map((b) => b.action_name), ['mfa', 'geo', 'auth0-rbac-claims']);
+  assert.deepEqual(triggers['pre-user-registration'], existing['pre-user-registration']);
 });
 
 test('serve + token: dev tokens carry exactly the Action\'s claims and verify against the JWKS', async (t) => {
@@ -168,4 +246,12 @@ test('serve + token: dev tokens carry exactly the Action\'s claims and verify ag
   for (const [claim, value] of Object.entries(out.claims.access_token)) assert.deepEqual(access.payload[claim], value);
   const id = await jose.jwtVerify(out.id_token, jwks, { issuer: `${url}/`, audience: 'spa-client-id' });
   assert.deepEqual(id.payload[`${NS}/permissions`], ['read:project-list']);
+
+  // run --tenant real reads the user and their roles through the SDK, as against a real tenant.
+  const secrets = await (await fetch(`${url}/__dev/action-secrets`)).json();
+  const real = await cli(['run', '--tenant', 'real', '--user', 'auth0|pm', '--audience', audience, '--json'], { ...secrets, CLAIM_NAMESPACE: NS });
+  assert.equal(real.code, 0, real.stderr);
+  const login = JSON.parse(real.stdout);
+  assert.deepEqual(login.tokens.access_token.claims[`${NS}/roles`], ['Project Manager']);
+  assert.deepEqual(login.tokens.access_token.claims[`${NS}/permissions`], ['read:project-list']);
 });

@@ -179,7 +179,7 @@ test('a token bucket enforces rate limits with Auth0\'s headers', async () => {
   }
 });
 
-test('Actions: create, build states, deploy refused until built, bindings replaced as a whole', async () => {
+test('Actions: create, build states, deploy refused until built, 202 and live later, no binding before, bindings replaced as a whole', async () => {
   const token = await managementToken(tenant.deployClient);
   const call = async (method, path, body) => {
     const r = await fetch(`${tenant.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
@@ -200,9 +200,22 @@ test('Actions: create, build states, deploy refused until built, bindings replac
   }
   assert.deepEqual([...states], ['pending', 'building', 'built']);
   const deployed = await call('POST', `/api/v2/actions/actions/${created.body.id}/deploy`);
-  assert.deepEqual([deployed.status, deployed.body.number], [200, 1]);
+  assert.deepEqual([deployed.status, deployed.body.number, deployed.body.deployed], [202, 1, false], 'accepted, deployed later');
   const before = (await call('GET', '/api/v2/actions/triggers/post-login/bindings')).body.bindings;
   assert.deepEqual(before.map((b) => b.action.name), ['legacy-mfa-rule']);
+  const tooEarly = await call('PATCH', '/api/v2/actions/triggers/post-login/bindings', { bindings: [{ ref: { type: 'action_name', value: 'probe' } }] });
+  assert.equal(tooEarly.status, 400);
+  assert.match(tooEarly.body.message, /binding for an action that has not been deployed/);
+  const versionPath = `/api/v2/actions/actions/${created.body.id}/versions/${deployed.body.id}`;
+  let version;
+  for (let i = 0; i < 40 && !version?.deployed; i++) {
+    version = (await call('GET', versionPath)).body;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.deepEqual([version.status, version.deployed], ['built', true]);
+  assert.equal((await call('GET', `/api/v2/actions/actions/${created.body.id}`)).body.deployed_version.id, deployed.body.id);
+  const paged = await call('GET', '/api/v2/actions/triggers/post-login/bindings?page=1&per_page=50');
+  assert.deepEqual([paged.body.bindings, paged.body.total], [[], 1], 'a page past the end is empty');
   const patched = await call('PATCH', '/api/v2/actions/triggers/post-login/bindings', { bindings: [{ ref: { type: 'action_name', value: 'probe' } }] });
   assert.deepEqual(patched.body.bindings.map((b) => b.action.name), ['probe'], 'PATCH replaces the whole list');
   assert.equal((await call('PATCH', '/api/v2/actions/triggers/post-login/bindings', { bindings: [{ ref: { type: 'action_id', value: 'nope' } }] })).status, 404);
