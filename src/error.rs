@@ -36,6 +36,9 @@ pub enum Code {
     /// and a cached set computed for the same roles, younger than `PERMISSIONS_STALE_MAX`, was
     /// used; the login completes.
     StalePermissions,
+    /// A warning, not a failure: Auth0 roles whose names are not Permit role keys (letters,
+    /// digits, `-`, `_`) and that `PERMIT_ROLE_MAP` does not map were not synced to Permit.
+    PermitRoleUnmapped,
     /// A call on the Action's `api` object threw, or the module itself failed (a bug: report it).
     Internal,
 }
@@ -55,12 +58,13 @@ impl Code {
             Code::ClaimsTooLarge => "claims_too_large",
             Code::PermitSyncFailed => "permit_sync_failed",
             Code::StalePermissions => "stale_permissions",
+            Code::PermitRoleUnmapped => "permit_role_unmapped",
             Code::Internal => "internal",
         }
     }
 
     /// Every code, in documentation order.
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 13] = [
         Code::ConfigInvalid,
         Code::CredentialsMissing,
         Code::EventInvalid,
@@ -72,6 +76,7 @@ impl Code {
         Code::ClaimsTooLarge,
         Code::PermitSyncFailed,
         Code::StalePermissions,
+        Code::PermitRoleUnmapped,
         Code::Internal,
     ];
 }

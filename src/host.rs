@@ -16,8 +16,8 @@ pub enum Method {
     Get,
     /// `POST`
     Post,
-    /// `PUT`
-    Put,
+    /// `PATCH`
+    Patch,
     /// `DELETE`
     Delete,
 }
@@ -28,7 +28,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
-            Method::Put => "PUT",
+            Method::Patch => "PATCH",
             Method::Delete => "DELETE",
         }
     }

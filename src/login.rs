@@ -183,10 +183,15 @@ impl Login {
         let policy = self.settings.on_error;
         // Failures with the policy each one follows; Permit has its own (PERMIT_ON_ERROR).
         let mut failures: Vec<(Error, ErrorPolicy)> = Vec::new();
-        if let (Some(Err(e)), Some(settings)) = (permit, &self.settings.permit) {
-            failures.push((e, settings.on_error));
-        }
         let mut warnings = Vec::new();
+        match (permit, &self.settings.permit) {
+            (Some(Err(e)), Some(settings)) => failures.push((e, settings.on_error)),
+            (Some(Ok(SyncReport { unmapped: Some(w), .. })), _) => {
+                host.log(&w.log_line());
+                warnings.push(w.code());
+            }
+            _ => {}
+        }
         match permissions {
             Some(Ok(found)) => {
                 self.plan_permissions(&found.set);

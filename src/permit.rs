@@ -1,10 +1,14 @@
 //! Keeping Permit.io in step with Auth0 roles at login.
 //!
-//! At each login the user is upserted in Permit (`PUT /v2/facts/{proj}/{env}/users/{key}`, key =
-//! Auth0 `user_id`) while the user's role assignments in the tenant are read; then the missing
-//! ones are assigned and, in `reconcile` mode, the extra ones unassigned, each set in one bulk
-//! request (`POST`/`DELETE …/role_assignments/bulk`), so a login costs two round trips whatever
-//! the number of roles. Auth0 is the source of truth: a role removed only in Permit comes back
+//! At each login the user is updated in Permit (`PATCH /v2/facts/{proj}/{env}/users/{key}`, key =
+//! Auth0 `user_id`: only the fields the Action sets, so attributes other tools set are kept; a
+//! user Permit does not know yet is created with `POST …/users`) while the user's role
+//! assignments in the tenant are read (assignments on a resource instance are neither counted
+//! nor removed); then the missing ones are assigned and, in `reconcile` mode, the extra ones
+//! unassigned, each set in one bulk request (`POST`/`DELETE …/role_assignments/bulk`), so a login
+//! costs two round trips whatever the number of roles. Permit role keys are slugs: an Auth0 role
+//! name that is not one (`Project Manager`) and that `PERMIT_ROLE_MAP` does not map is left out,
+//! with the warning `permit_role_unmapped`. Auth0 is the source of truth: a role removed only in Permit comes back
 //! at the next login unless the mode is `first-login`. Every request is awaited, bounded by the
 //! login's deadline and retried like the Management API calls; bulk requests are idempotent, so
 //! a retry cannot double anything.
@@ -49,7 +53,8 @@ pub struct PermitSettings {
     pub api_url: TenantOrigin,
     /// `PERMIT_SYNC`.
     pub mode: SyncMode,
-    /// `PERMIT_ROLE_MAP`: Auth0 role name → Permit role key; unmapped names pass through.
+    /// `PERMIT_ROLE_MAP`: Auth0 role name → Permit role key; unmapped names pass through when
+    /// they are role keys themselves, and are left out otherwise.
     pub role_map: Vec<(String, String)>,
     /// `PERMIT_ON_ERROR`. Defaults to `continue`.
     pub on_error: ErrorPolicy,
@@ -109,31 +114,41 @@ impl PermitSettings {
         }))
     }
 
-    /// The Permit role keys for Auth0 role names: mapped or passed through, sorted, distinct.
-    pub fn permit_roles(&self, auth0_roles: &[String]) -> Vec<String> {
-        let mut roles: Vec<String> = auth0_roles
-            .iter()
-            .map(|r| {
-                self.role_map
-                    .iter()
-                    .find(|(from, _)| from == r)
-                    .map_or_else(|| r.clone(), |(_, to)| to.clone())
-            })
-            .collect();
+    /// The Permit role keys for Auth0 role names, mapped or passed through, sorted and distinct;
+    /// and the names left out: unmapped, and not role keys themselves.
+    pub fn permit_roles(&self, auth0_roles: &[String]) -> (Vec<String>, Vec<String>) {
+        let mut roles = Vec::new();
+        let mut unmapped = Vec::new();
+        for name in auth0_roles {
+            match self.role_map.iter().find(|(from, _)| from == name) {
+                Some((_, to)) => roles.push(to.clone()),
+                None if is_role_key(name) => roles.push(name.clone()),
+                None => unmapped.push(name.clone()),
+            }
+        }
         roles.sort_unstable();
         roles.dedup();
-        roles
+        unmapped.sort_unstable();
+        unmapped.dedup();
+        (roles, unmapped)
     }
+}
+
+/// Whether `s` can be a Permit role key: a slug of ASCII letters, digits, `-` and `_`.
+pub fn is_role_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn parse_role_map(json: &str) -> Result<Vec<(String, String)>> {
     let invalid = || {
-        config(r#"PERMIT_ROLE_MAP must be a JSON object of role names to Permit role keys, e.g. {"Administrator":"admin"}"#.into())
+        config(r#"PERMIT_ROLE_MAP must be a JSON object of role names to Permit role keys (letters, digits, '-' and '_'), e.g. {"Project Manager":"project-manager"}"#.into())
     };
     let map: settings::SettingMap = serde_json::from_str(json).map_err(|_| invalid())?;
     map.into_entries()
         .map(|(from, to)| match to {
-            SettingValue::Text(to) if !to.trim().is_empty() => Ok((from, to)),
+            SettingValue::Text(to) if is_role_key(&to) => Ok((from, to)),
             _ => Err(invalid()),
         })
         .collect()
@@ -159,6 +174,8 @@ pub struct SyncReport {
     pub unassigned: Vec<String>,
     /// `first-login` found the user already there and did nothing.
     pub skipped: bool,
+    /// `permit_role_unmapped`: Auth0 role names left out, not being role keys.
+    pub unmapped: Option<Error>,
 }
 
 #[derive(Deserialize)]
@@ -166,16 +183,20 @@ struct Assignment {
     role: String,
     #[serde(default)]
     tenant: Option<String>,
+    /// Only whether it is there matters (Permit may give a key or a detailed object).
+    #[serde(default)]
+    resource_instance: Option<serde::de::IgnoredAny>,
 }
 
-/// Reads one page of `GET …/role_assignments`: the role keys held in `tenant` and the number of
-/// entries on the page; `None` when it is not the documented JSON. (A fuzz target.)
+/// Reads one page of `GET …/role_assignments`: the tenant-wide role keys held in `tenant` (not
+/// those on a resource instance) and the number of entries on the page; `None` when it is not
+/// the documented JSON. (A fuzz target.)
 pub fn parse_assignments(body: &str, tenant: &str) -> Option<(Vec<String>, usize)> {
     let items: Vec<Assignment> = serde_json::from_str(body).ok()?;
     let count = items.len();
     let roles = items
         .into_iter()
-        .filter(|a| a.tenant.as_deref().is_none_or(|t| t == tenant))
+        .filter(|a| a.resource_instance.is_none() && a.tenant.as_deref().is_none_or(|t| t == tenant))
         .map(|a| a.role)
         .collect();
     Some((roles, count))
@@ -246,27 +267,56 @@ impl<H: Host> Sync<'_, H> {
                 status => return Err(refused(status, "GET", &user_path)),
             }
         }
-        let upsert = json_object(&[
-            ("key", Some(key)),
+        let fields = [
             ("email", user.email.as_deref()),
             ("first_name", user.given_name.as_deref()),
             ("last_name", user.family_name.as_deref()),
-        ]);
+        ];
         let current = async {
             match new_user {
                 true => Ok(Vec::new()),
                 false => self.assignments(&facts, key).await,
             }
         };
-        let (upserted, current) =
-            join(self.send(Method::Put, &user_path, Some(upsert)), current).await;
-        let upserted = upserted?;
-        if !matches!(upserted.status, 200 | 201) {
-            return Err(refused(upserted.status, "PUT", &user_path));
+        // A known user is updated in place (PATCH keeps what other tools set); a new one created.
+        let update = async {
+            match new_user {
+                true => Ok(None),
+                false => self
+                    .send(Method::Patch, &user_path, Some(json_object(&fields)))
+                    .await
+                    .map(Some),
+            }
+        };
+        let (updated, current) = join(update, current).await;
+        match updated?.map(|r| r.status) {
+            Some(200) => {}
+            None | Some(404) => {
+                let mut created = vec![("key", Some(key))];
+                created.extend(fields);
+                let users = format!("{facts}/users");
+                let answer = self
+                    .send(Method::Post, &users, Some(json_object(&created)))
+                    .await?;
+                // 409: created meanwhile by another login; it is there, which is what counts.
+                if !matches!(answer.status, 200 | 201 | 409) {
+                    return Err(refused(answer.status, "POST", &users));
+                }
+            }
+            Some(status) => return Err(refused(status, "PATCH", &user_path)),
         }
         let current = current?;
 
-        let wanted = self.settings.permit_roles(auth0_roles);
+        let (wanted, unmapped) = self.settings.permit_roles(auth0_roles);
+        if !unmapped.is_empty() {
+            report.unmapped = Some(Error::new(
+                Code::PermitRoleUnmapped,
+                format!(
+                    "not synced, not Permit role keys: {}; map them in PERMIT_ROLE_MAP",
+                    unmapped.join(", ")
+                ),
+            ));
+        }
         report.assigned = wanted
             .iter()
             .filter(|r| !current.contains(r))
@@ -498,7 +548,41 @@ mod tests {
         .unwrap();
         assert_eq!(s.mode, SyncMode::AddOnly);
         assert_eq!(s.tenant, "acme");
-        let roles = ["Viewer", "Administrator", "Admin2", "Editor"].map(String::from);
-        assert_eq!(s.permit_roles(&roles), ["Viewer", "admin", "editor"]);
+        let roles = ["Viewer", "Administrator", "Admin2", "Editor", "Project Manager", "ops"]
+            .map(String::from);
+        let (keys, unmapped) = s.permit_roles(&roles);
+        assert_eq!(keys, ["Viewer", "admin", "editor", "ops"]);
+        assert_eq!(unmapped, ["Project Manager"]);
+    }
+
+    #[test]
+    fn role_keys_are_slugs_and_the_map_must_name_keys() {
+        for key in ["admin", "project-manager", "Project_Manager", "r2"] {
+            assert!(is_role_key(key), "{key}");
+        }
+        for name in ["", "Project Manager", "a/b", "r\u{e9}le", "x.y"] {
+            assert!(!is_role_key(name), "{name}");
+        }
+        let e = read(&[
+            ("PERMIT_API_KEY", "k"),
+            ("PERMIT_ROLE_MAP", r#"{"Admin":"Project Admin"}"#),
+        ])
+        .unwrap_err();
+        assert_eq!(e.code(), Code::ConfigInvalid);
+    }
+
+    #[test]
+    fn instance_and_foreign_tenant_assignments_are_not_tenant_roles() {
+        let page = r#"[
+            {"role":"admin","tenant":"default"},
+            {"role":"editor","tenant":"default","resource_instance":"document:1"},
+            {"role":"viewer","tenant":"acme"},
+            {"role":"auditor","tenant":"default","resource_instance":null},
+            {"role":"owner","tenant":"default","resource_instance":{"key":"doc","resource":"document"}}
+        ]"#;
+        assert_eq!(
+            parse_assignments(page, "default"),
+            Some((vec!["admin".to_string(), "auditor".to_string()], 5))
+        );
     }
 }

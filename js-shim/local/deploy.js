@@ -50,9 +50,10 @@ function stepError(client, what, error) {
  * Creates or updates the Action, waits for its build, deploys it and waits until the new version
  * is live (Auth0 answers a deploy with 202 and deploys later), then binds it to the post-login
  * trigger after the existing bindings (their order kept), retrying while Auth0 still says the
- * Action is not deployed. A failed build or deploy stops at once with Auth0's message. The whole
- * run has `timeoutMs`; 429s are retried by the SDK after the reported reset. A second run changes
- * nothing but the version number. Returns { action, version, bound: 'added' | 'kept' }.
+ * Action is not deployed. A failed build or deploy stops at once (a failed deploy with the
+ * version's errors). Polling stops after `timeoutMs`; the SDK retries Management API 429s after
+ * the reported reset (a wait in progress may run past the budget). A second run changes nothing
+ * but the version number. Returns { action, version, bound: 'added' | 'kept' }.
  */
 async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 120_000 }) {
   const { sdk } = client;
@@ -88,7 +89,15 @@ async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 1
     if (draft.status === 'failed') throw new Error('the Action\'s build failed: open the Action in the Auth0 dashboard (Actions → Library) to see why, fix it and deploy again');
     return draft.status === 'built' ? draft : undefined;
   });
-  const accepted = await step('deploying the Action', () => sdk.actions.deploy(action.id, options()));
+  // Auth0 may still refuse for a moment ("must be in the 'built' state"): asked again, briefly.
+  const accepted = await until('deploying the Action', async () => {
+    try {
+      return await sdk.actions.deploy(action.id, options());
+    } catch (error) {
+      if (error?.statusCode === 400 && /built/.test(error?.body?.message || '')) return undefined;
+      throw stepError(client, 'deploying the Action', error);
+    }
+  });
   // 202: the version is built and goes live later; binding before then is refused.
   const version = await until('the deployment', async () => {
     const v = await step('reading the new version', () => sdk.actions.versions.get(action.id, accepted.id, options()));
@@ -108,7 +117,7 @@ async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 1
   refs.push({ ref: { type: 'action_id', value: action.id }, display_name: name });
   await until('binding the Action', async () => {
     try {
-      return await sdk.actions.triggers.bindings.updateMany(TRIGGER.id, { bindings: refs }, options());
+      return (await sdk.actions.triggers.bindings.updateMany(TRIGGER.id, { bindings: refs }, options())) ?? true;
     } catch (error) {
       const notYet = error?.statusCode === 400 && /deployed/i.test(error?.body?.message || '');
       if (!notYet) throw stepError(client, 'binding the Action', error);

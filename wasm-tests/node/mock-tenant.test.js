@@ -199,6 +199,7 @@ test('Actions: create, build states, deploy refused until built, 202 and live la
     await new Promise((r) => setTimeout(r, 25));
   }
   assert.deepEqual([...states], ['pending', 'building', 'built']);
+  tenant.actions.holdDeploys(true); // the new version stays pending until released below
   const deployed = await call('POST', `/api/v2/actions/actions/${created.body.id}/deploy`);
   assert.deepEqual([deployed.status, deployed.body.number, deployed.body.deployed], [202, 1, false], 'accepted, deployed later');
   const before = (await call('GET', '/api/v2/actions/triggers/post-login/bindings')).body.bindings;
@@ -206,6 +207,7 @@ test('Actions: create, build states, deploy refused until built, 202 and live la
   const tooEarly = await call('PATCH', '/api/v2/actions/triggers/post-login/bindings', { bindings: [{ ref: { type: 'action_name', value: 'probe' } }] });
   assert.equal(tooEarly.status, 400);
   assert.match(tooEarly.body.message, /binding for an action that has not been deployed/);
+  tenant.actions.holdDeploys(false);
   const versionPath = `/api/v2/actions/actions/${created.body.id}/versions/${deployed.body.id}`;
   let version;
   for (let i = 0; i < 40 && !version?.deployed; i++) {
@@ -239,11 +241,27 @@ test('Permit: key check, scope, users, assignments (single and bulk), paging', a
   assert.equal((await call('PUT', `${facts}/users/u1`, { key: 'u1', email: 'u1@example.com' })).status, 201);
   assert.equal((await call('PUT', `${facts}/users/u1`, { key: 'u1', email: 'new@example.com' })).status, 200);
   assert.equal((await call('GET', `${facts}/users/u1`)).body.email, 'new@example.com');
+  // PUT replaces whole; PATCH changes only what it is given; POST creates, once.
+  await call('PUT', `${facts}/users/u1`, { key: 'u1', email: 'new@example.com', attributes: { plan: 'gold' } });
+  assert.equal((await call('PATCH', `${facts}/users/u1`, { first_name: 'Uma' })).status, 200);
+  assert.deepEqual((({ email, first_name, attributes }) => ({ email, first_name, attributes }))((await call('GET', `${facts}/users/u1`)).body), { email: 'new@example.com', first_name: 'Uma', attributes: { plan: 'gold' } });
+  await call('PUT', `${facts}/users/u1`, { key: 'u1', email: 'new@example.com' });
+  assert.deepEqual((await call('GET', `${facts}/users/u1`)).body.attributes, {}, 'PUT wipes what it does not send');
+  assert.equal((await call('PATCH', `${facts}/users/nobody`, { email: 'x@example.com' })).status, 404);
+  assert.equal((await call('POST', `${facts}/users`, { key: 'u2', email: 'u2@example.com' })).status, 201);
+  assert.equal((await call('POST', `${facts}/users`, { key: 'u2' })).status, 409);
+  assert.equal((await call('DELETE', `${facts}/users/u2`)).status, 204);
+  // Role keys are slugs; assignments on a resource instance are listed with the others.
+  assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'Project Manager', tenant: 'default' })).status, 422);
   assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 201);
   assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'no-such-role', tenant: 'default' })).status, 404);
   const bulk = await call('POST', `${facts}/role_assignments/bulk`, [{ user: 'u1', role: 'viewer', tenant: 'default' }, { user: 'u1', role: 'editor', tenant: 'default' }, { user: 'u1', role: 'admin', tenant: 'acme' }]);
   assert.deepEqual(bulk.body, { assignments_created: 2 });
   assert.deepEqual((await call('GET', `${facts}/role_assignments?user=u1&tenant=default`)).body.map((a) => a.role), ['viewer', 'editor']);
+  tenant.permit.assignOnInstance('u1', 'auditor', 'document:1');
+  const listed = (await call('GET', `${facts}/role_assignments?user=u1&tenant=default`)).body;
+  assert.deepEqual(listed.map((a) => [a.role, a.resource_instance ?? null]), [['viewer', null], ['editor', null], ['auditor', 'document:1']]);
+  tenant.permit.assignments.pop();
   assert.equal((await call('GET', `${facts}/role_assignments?user=u1&page=2&per_page=2`)).body.length, 1);
   assert.deepEqual((await call('DELETE', `${facts}/role_assignments/bulk`, [{ user: 'u1', role: 'editor', tenant: 'default' }, { user: 'u1', role: 'auditor', tenant: 'default' }])).body, { assignments_removed: 1 });
   assert.equal((await call('DELETE', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 204);

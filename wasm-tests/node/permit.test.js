@@ -1,6 +1,8 @@
 // Permit.io sync end to end: dist/action.js in the sandbox against the mock tenant's Permit
-// endpoints (state: users, role assignments per tenant). Each mode, the role map, both
-// PERMIT_ON_ERROR values, and that the Permit key never appears in output.
+// endpoints (state: users, role assignments per tenant and on resource instances). Each mode, the
+// role map and role keys (slugs), updates that keep what other tools set, assignments on resource
+// instances left alone, both PERMIT_ON_ERROR values, and that the Permit key never appears in
+// output.
 'use strict';
 
 const test = require('node:test');
@@ -31,8 +33,7 @@ function settings(extra = {}) {
   };
 }
 
-function login(userId, { roles, extra, instance = createInstance() } = {}) {
-  const user = tenant.users[userId];
+function login(userId, { roles, extra, instance = createInstance(), user = tenant.users[userId] } = {}) {
   return runLogin(instance, { userId, user, roles: roles ?? user.roles, settings: settings(extra) });
 }
 
@@ -47,10 +48,12 @@ test('reconcile (default with a key): the first login creates the user and assig
   assert.equal(user.email, tenant.users['auth0|big'].email);
   assert.equal(user.first_name, tenant.users['auth0|big'].given_name);
   assert.deepEqual(rolesIn('auth0|big'), [...tenant.users['auth0|big'].roles].sort());
+  // Unknown to Permit: the update answers 404 and the user is created.
   assert.deepEqual(permitRequests(r), [
     'GET /v2/api-key/scope',
-    'PUT /v2/facts/…/users/auth0%7Cbig',
+    'PATCH /v2/facts/…/users/auth0%7Cbig',
     'GET /v2/facts/…/role_assignments',
+    'POST /v2/facts/…/users',
     'POST /v2/facts/…/role_assignments/bulk',
   ]);
 });
@@ -60,7 +63,7 @@ test('reconcile: steady state is two requests; a role removed in Permit comes ba
   await login('auth0|big', { instance });
   tenant.resetLog();
   const steady = await login('auth0|big', { instance });
-  assert.deepEqual(permitRequests(steady), ['PUT /v2/facts/…/users/auth0%7Cbig', 'GET /v2/facts/…/role_assignments']);
+  assert.deepEqual(permitRequests(steady), ['PATCH /v2/facts/…/users/auth0%7Cbig', 'GET /v2/facts/…/role_assignments']);
 
   // Someone removes `editor` in Permit; Auth0 still has it: Auth0 is the source of truth.
   tenant.permit.assignments.splice(tenant.permit.assignments.findIndex((a) => a.user === 'auth0|big' && a.role === 'editor'), 1);
@@ -82,17 +85,38 @@ test('add-only never unassigns', async () => {
 });
 
 test('first-login creates a new user with its roles, then leaves it alone', async () => {
-  const first = await login('auth0|pm', { extra: { PERMIT_SYNC: 'first-login' } });
-  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+  const extra = { PERMIT_SYNC: 'first-login', PERMIT_ROLE_MAP: JSON.stringify({ 'Project Manager': 'project-manager' }) };
+  const first = await login('auth0|pm', { extra });
+  assert.deepEqual(rolesIn('auth0|pm'), ['project-manager']);
   assert.deepEqual(permitRequests(first).slice(1), [
     'GET /v2/facts/…/users/auth0%7Cpm',
-    'PUT /v2/facts/…/users/auth0%7Cpm',
+    'POST /v2/facts/…/users',
     'POST /v2/facts/…/role_assignments/bulk',
   ]);
   tenant.resetLog();
-  const later = await login('auth0|pm', { roles: ['auditor'], extra: { PERMIT_SYNC: 'first-login' } });
+  const later = await login('auth0|pm', { roles: ['auditor'], extra });
   assert.deepEqual(permitRequests(later).slice(-1), ['GET /v2/facts/…/users/auth0%7Cpm']);
-  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+  assert.deepEqual(rolesIn('auth0|pm'), ['project-manager']);
+});
+
+test('the update keeps the attributes and fields other tools set in Permit', async () => {
+  tenant.permit.users.set('auth0|big', { key: 'auth0|big', email: 'old@example.com', first_name: 'Set elsewhere', attributes: { plan: 'gold', region: 'eu' } });
+  await login('auth0|big', { user: { ...tenant.users['auth0|big'], given_name: undefined } });
+  const user = tenant.permit.users.get('auth0|big');
+  assert.equal(user.email, tenant.users['auth0|big'].email);
+  assert.deepEqual(user.attributes, { plan: 'gold', region: 'eu' });
+  assert.equal(user.first_name, 'Set elsewhere', 'a field the profile lacks is not cleared');
+});
+
+test('assignments on a resource instance are neither counted as tenant roles nor removed', async () => {
+  await login('auth0|big', { roles: ['editor'] });
+  tenant.permit.assignOnInstance('auth0|big', 'admin', 'document:1');
+  tenant.permit.assignOnInstance('auth0|big', 'viewer', 'document:2');
+  // reconcile: `admin` on document:1 is not a tenant role to remove; tenant-wide `viewer` is still
+  // missing although the user has `viewer` on document:2.
+  await login('auth0|big', { roles: ['editor', 'viewer'] });
+  const held = tenant.permit.assignments.filter((a) => a.user === 'auth0|big').map((a) => `${a.role}@${a.resource_instance ?? 'tenant'}`).sort();
+  assert.deepEqual(held, ['admin@document:1', 'editor@tenant', 'viewer@document:2', 'viewer@tenant']);
 });
 
 test('PERMIT_SYNC=off and no key make no Permit request', async () => {
@@ -102,18 +126,37 @@ test('PERMIT_SYNC=off and no key make no Permit request', async () => {
   }
 });
 
-test('PERMIT_ROLE_MAP maps Auth0 role names; unmapped names pass through; PERMIT_TENANT picks the tenant', async () => {
+test('PERMIT_ROLE_MAP maps Auth0 role names; unmapped role keys pass through; PERMIT_TENANT picks the tenant', async () => {
   const extra = { PERMIT_ROLE_MAP: JSON.stringify({ Administrator: 'project-admin' }), PERMIT_TENANT: 'acme' };
-  await login('auth0|admin', { roles: ['Administrator', 'auditor'], extra });
+  const r = await login('auth0|admin', { roles: ['Administrator', 'auditor'], extra });
+  assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
   assert.deepEqual(rolesIn('auth0|admin', 'acme'), ['auditor', 'project-admin']);
   assert.deepEqual(rolesIn('auth0|admin', 'default'), []);
 });
 
+test('an unmapped role name that is not a Permit role key is left out with one warning; the rest syncs', async () => {
+  const r = await login('auth0|pm', { roles: ['Project Manager', 'auditor'] });
+  assert.deepEqual(r.report, { outcome: 'complete', codes: ['permit_role_unmapped'] });
+  assert.equal(r.denied, null);
+  assert.deepEqual(rolesIn('auth0|pm'), ['auditor']);
+  assert.equal(r.logs.length, 1);
+  assert.match(r.logs[0], /^\[auth0-rbac-claims\] permit_role_unmapped: .*Project Manager.*PERMIT_ROLE_MAP/);
+  // Mapped, it syncs and the warning is gone.
+  const mapped = await login('auth0|pm', { roles: ['Project Manager', 'auditor'], extra: { PERMIT_ROLE_MAP: JSON.stringify({ 'Project Manager': 'project-manager' }) } });
+  assert.deepEqual(mapped.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(rolesIn('auth0|pm'), ['auditor', 'project-manager']);
+  // A map whose target is not a role key is a configuration error, named.
+  const bad = await login('auth0|pm', { extra: { PERMIT_ROLE_MAP: JSON.stringify({ 'Project Manager': 'Project Manager' }) } });
+  assert.equal(bad.report.outcome, 'denied');
+  assert.deepEqual(bad.report.codes, ['config_invalid']);
+  assert.match(bad.logs[0], /PERMIT_ROLE_MAP must be .*role keys/);
+});
+
 test('explicit PERMIT_PROJECT and PERMIT_ENVIRONMENT (keys) skip the scope lookup', async () => {
-  const r = await login('auth0|pm', { extra: { PERMIT_PROJECT: tenant.permit.projectKey, PERMIT_ENVIRONMENT: tenant.permit.environmentKey } });
+  const r = await login('auth0|big', { extra: { PERMIT_PROJECT: tenant.permit.projectKey, PERMIT_ENVIRONMENT: tenant.permit.environmentKey } });
   assert.equal(r.report.outcome, 'complete');
   assert.ok(!permitRequests(r).includes('GET /v2/api-key/scope'));
-  assert.deepEqual(rolesIn('auth0|pm'), ['Project Manager']);
+  assert.deepEqual(rolesIn('auth0|big'), [...tenant.users['auth0|big'].roles].sort());
 });
 
 test('PERMIT_ON_ERROR=continue (default) logs and issues the tokens; deny denies', async () => {

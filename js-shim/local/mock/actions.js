@@ -24,6 +24,7 @@ function createActions() {
   const versions = new Map(); // id → [version]
   let bindings = [];
   const failNext = { build: null, deploy: null }; // a message: the next build or deploy fails with it
+  let held = false; // versions deployed meanwhile stay pending until released
   const id = () => crypto.randomUUID();
   const stamp = () => new Date().toISOString();
 
@@ -41,6 +42,10 @@ function createActions() {
     const action = actions.get(actionId);
     for (const version of versions.get(actionId) || []) {
       if (version.live !== undefined) continue;
+      if (held) {
+        version.startedAt = Date.now();
+        continue;
+      }
       version.status = stage(version.startedAt, version.failure);
       if (version.status === 'failed') {
         version.live = false;
@@ -181,6 +186,10 @@ function createActions() {
       versions: (actionId) => {
         settle(actionId);
         return (versions.get(actionId) || []).map(versionView);
+      },
+      /** While held, deployed versions stay pending (their build starts again on release). */
+      holdDeploys(hold) {
+        held = hold;
       },
       /** The next draft build ('build') or version deploy ('deploy') ends `failed` with `message`. */
       failNext(what, message) {

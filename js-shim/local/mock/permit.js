@@ -1,12 +1,18 @@
-// Permit.io's REST endpoints as the mock tenant serves them (peers.md §2.2), with state: users and
-// role assignments per tenant. Every /v2 route needs `Authorization: Bearer <api key>`; project
-// and environment accept their id or their key.
+// Permit.io's REST endpoints as the mock tenant serves them (peers.md §2.2, auth0-facts.md §9),
+// with state: users and role assignments per tenant, some on a resource instance. Every /v2 route
+// needs `Authorization: Bearer <api key>`; project and environment accept their id or their key.
+// As the real API: role keys are slugs (a non-slug is refused with 422); PUT replaces a user
+// whole (fields and attributes not sent are gone), PATCH changes only the fields it is given
+// (404 for an unknown user), POST creates (409 when the key exists); listing a user's
+// assignments includes those on resource instances.
 'use strict';
 
 const crypto = require('node:crypto');
 const { json, readBody, MALFORMED } = require('./http');
 
-const KNOWN_ROLES = ['viewer', 'editor', 'admin', 'analyst', 'Administrator', 'Project Manager', 'project-admin', 'auditor'];
+const KNOWN_ROLES = ['viewer', 'editor', 'admin', 'analyst', 'project-admin', 'project-manager', 'auditor'];
+const SLUG = /^[A-Za-z0-9_-]+$/;
+const USER_FIELDS = ['email', 'first_name', 'last_name', 'attributes'];
 const TENANTS = ['default', 'acme'];
 const MAX_PER_PAGE = 100;
 
@@ -17,15 +23,17 @@ function createPermit() {
   const project = { id: crypto.randomUUID(), key: 'rbac-claims' };
   const environment = { id: crypto.randomUUID(), key: 'production' };
   const users = new Map(); // key → user
-  const assignments = []; // { id, user, role, tenant, created_at }
+  const assignments = []; // { id, user, role, tenant, resource_instance?, created_at }
 
   const stamp = () => new Date().toISOString();
   const scopeMatches = (proj, env) =>
     [project.id, project.key].includes(decodeURIComponent(proj)) && [environment.id, environment.key].includes(decodeURIComponent(env));
-  const exists = (a) => assignments.findIndex((x) => x.user === a.user && x.role === a.role && x.tenant === a.tenant);
+  // Tenant-wide assignments; one on a resource instance is a different assignment.
+  const exists = (a) => assignments.findIndex((x) => x.user === a.user && x.role === a.role && x.tenant === a.tenant && (x.resource_instance ?? null) === (a.resource_instance ?? null));
   function validate(a) {
     if (!a || typeof a.user !== 'string' || typeof a.role !== 'string') return permitError(422, 'UNPROCESSABLE_ENTITY', 'user and role are required');
     const tenant = a.tenant || 'default';
+    if (!SLUG.test(a.role)) return permitError(422, 'UNPROCESSABLE_ENTITY', `role: '${a.role}' is not a valid key (a slug: letters, digits, '-' and '_')`);
     if (!users.has(a.user)) return permitError(404, 'NOT_FOUND', `User '${a.user}' not found`);
     if (!KNOWN_ROLES.includes(a.role)) return permitError(404, 'NOT_FOUND', `Role '${a.role}' not found`);
     if (!TENANTS.includes(tenant)) return permitError(404, 'NOT_FOUND', `Tenant '${tenant}' not found`);
@@ -58,6 +66,7 @@ function createPermit() {
 
   const routes = () => [
     ['permit', 'GET', /^\/v2\/api-key\/scope$/, guarded(() => json(200, { organization_id: 'org_mock', project_id: project.id, environment_id: environment.id }), { scoped: false })],
+    // Replace User: created (201) or replaced whole (200).
     route('PUT', '\\/users\\/([^/]+)', async (req, m) => {
       const key = decodeURIComponent(m[3]);
       const given = (await body(req)) || {};
@@ -66,6 +75,25 @@ function createPermit() {
       const user = { key, email: given.email, first_name: given.first_name, last_name: given.last_name, attributes: given.attributes || {}, updated_at: stamp() };
       users.set(key, user);
       return json(existed ? 200 : 201, user);
+    }),
+    // Update User: only the fields given change.
+    route('PATCH', '\\/users\\/([^/]+)', async (req, m) => {
+      const user = users.get(decodeURIComponent(m[3]));
+      if (!user) return permitError(404, 'NOT_FOUND', 'User not found');
+      const given = (await body(req)) || {};
+      for (const field of USER_FIELDS) if (given[field] !== undefined) user[field] = given[field];
+      user.updated_at = stamp();
+      return json(200, user);
+    }),
+    // Create User.
+    route('POST', '\\/users', async (req) => {
+      const given = await body(req);
+      if (!given || typeof given.key !== 'string' || !given.key) return permitError(422, 'UNPROCESSABLE_ENTITY', 'key is required');
+      if (users.has(given.key)) return permitError(409, 'DUPLICATE_ENTITY', `User '${given.key}' already exists`);
+      const user = { key: given.key, attributes: {}, updated_at: stamp() };
+      for (const field of USER_FIELDS) if (given[field] !== undefined) user[field] = given[field];
+      users.set(user.key, user);
+      return json(201, user);
     }),
     route('GET', '\\/users\\/([^/]+)', (req, m) => {
       const user = users.get(decodeURIComponent(m[3]));
@@ -122,6 +150,10 @@ function createPermit() {
       environmentKey: environment.key,
       users,
       assignments,
+      /** An assignment on a resource instance (`type:key`), made by another tool. */
+      assignOnInstance(user, role, resourceInstance, tenant = 'default') {
+        assignments.push({ id: crypto.randomUUID(), user, role, tenant, resource_instance: resourceInstance, created_at: stamp() });
+      },
       reset() {
         users.clear();
         assignments.length = 0;
