@@ -11,6 +11,7 @@
 #   ./build.sh demo       run the Action for each seeded user of the mock tenant
 #   ./build.sh cli ARGS   the local tool (node js-shim/local/cli.js ARGS): run, serve, deploy, export, token
 #   ./build.sh bench      benchmarks side by side with the forum snippet; rewrites BENCHMARKS.md
+#   ./build.sh verify F…  rebuild this checkout and compare each file F (a dist/action.js) with it
 #   ./build.sh fuzz [S]   every fuzz target for S seconds each (default 60)
 #
 # Tools are installed when missing, pinned, and only once: the wasm32 target, a pinned nightly
@@ -146,10 +147,22 @@ translate() {
     "$OUT/mvp/${CRATE}_opt.wasm" -o "$OUT/mvp/$CRATE.wasm2js.js"
 }
 
+# The commit the sources come from, as the file's first comment names it: `-modified` when
+# tracked files differ from it, `unknown` outside a git checkout.
+source_revision() {
+  local rev
+  rev=$(git rev-parse HEAD 2>/dev/null) || {
+    echo unknown
+    return
+  }
+  git diff --quiet HEAD -- 2>/dev/null || rev="$rev-modified"
+  echo "$rev"
+}
+
 bundle() {
   step "bundle dist/action.js and dist/npm/"
   rm -rf dist
-  node js-shim/bundle.js "$(crate_version)" dist "$OUT"
+  node js-shim/bundle.js "$(crate_version)" dist "$OUT" "$(source_revision)"
 }
 
 report_sizes() {
@@ -163,6 +176,39 @@ report_sizes() {
   [ "$(wc -c <"$fallback")" -le "$SIZE_LIMIT" ] && fits=yes
   printf '%-22s %9d %9d   (no WebAssembly; fits the limit: %s)\n' "$fallback" "$(wc -c <"$fallback")" "$(gzip -9c "$fallback" | wc -c)" "$fits"
   [ "$size" -le "$SIZE_LIMIT" ] || die "dist/action.js is $size bytes, over Auth0's $SIZE_LIMIT-byte source limit"
+  printf '\nsha256 of dist/action.js: %s\n' "$(sha256sum "$action" | cut -d' ' -f1)"
+}
+
+# verify FILE…: rebuild from this checkout and compare each FILE with the new dist/action.js,
+# byte for byte. The checkout must be the revision FILE names in its first comment.
+verify() {
+  [ $# -gt 0 ] || die "usage: ./build.sh verify FILE [FILE…]"
+  local file saved here revision status=0 i
+  here=$(source_revision)
+  saved=$(mktemp -d)
+  i=0
+  for file in "$@"; do
+    [ -f "$file" ] || die "no file $file"
+    revision=$(head -c 400 "$file" | sed -n 's/.*from source revision \([0-9a-z-]*\).*/\1/p' | head -n1)
+    [ -n "$revision" ] || die "$file does not name its source revision: it is not a dist/action.js of this project"
+    [ "$revision" = "$here" ] || die "$file was built from revision $revision and this checkout is $here: git checkout $revision (a clean checkout), then verify again"
+    cp "$file" "$saved/$i" # the build replaces dist/, which FILE may be in
+    i=$((i + 1))
+  done
+  build
+  case $here in *-modified) echo "note: this checkout has local changes; the comparison holds for this working tree only" ;; esac
+  i=0
+  for file in "$@"; do
+    if cmp -s "$saved/$i" dist/action.js; then
+      printf 'verified: %s is what revision %s builds, byte for byte (sha256 %s)\n' "$file" "$here" "$(sha256sum dist/action.js | cut -d' ' -f1)"
+    else
+      printf 'DIFFERS: %s is not what revision %s builds (its sha256 %s, the build %s)\n' "$file" "$here" "$(sha256sum "$saved/$i" | cut -d' ' -f1)" "$(sha256sum dist/action.js | cut -d' ' -f1)"
+      status=1
+    fi
+    i=$((i + 1))
+  done
+  rm -rf "$saved"
+  return "$status"
 }
 
 build() {
@@ -215,6 +261,19 @@ test_all() {
         wasm-tests/node/permit.test.js wasm-tests/node/limits.test.js wasm-tests/node/cache.test.js
     done
   done
+  step "./build.sh verify: the same revision builds the same bytes; a file one byte off is refused"
+  local copy altered verdict
+  copy=$(mktemp) altered=$(mktemp)
+  cp dist/action.js "$copy"
+  node -e 'const fs = require("fs"); const t = fs.readFileSync(process.argv[1], "utf8"); const at = t.indexOf("WASM=\"") + 6;
+    fs.writeFileSync(process.argv[2], t.slice(0, at) + (t[at] === "0" ? "1" : "0") + t.slice(at + 1));' "$copy" "$altered"
+  # A process of its own, so that any failing step inside stops it (set -e holds there).
+  if verdict=$(bash ./build.sh verify "$copy" "$altered" | tail -n 2); then
+    die "verify accepted a file that differs: $verdict"
+  fi
+  grep -q "^verified: $copy " <<<"$verdict" && grep -q "^DIFFERS: $altered " <<<"$verdict" ||
+    die "verify: $verdict"
+  rm -f "$copy" "$altered"
   step "fuzz smoke: every target for ${FUZZ_SMOKE_SECONDS:-5} s (./build.sh fuzz for longer runs)"
   env NIGHTLY="$NIGHTLY" fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-5}"
   step "benchmark harness smoke (tiny settings; ./build.sh bench for the figures)"
@@ -256,10 +315,14 @@ test) test_all ;;
 demo) demo ;;
 bench) bench ;;
 fuzz) fuzz "${2:-60}" ;;
+verify)
+  shift
+  verify "$@"
+  ;;
 cli)
   shift
   [ -f dist/action.js ] || build
   node js-shim/local/cli.js "$@"
   ;;
-*) die "unknown command '$1' (use: build, test, demo, cli, bench, fuzz)" ;;
+*) die "unknown command '$1' (use: build, test, demo, cli, bench, fuzz, verify)" ;;
 esac

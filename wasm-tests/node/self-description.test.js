@@ -1,0 +1,44 @@
+// dist/action.js says what it is in its first comment: the package, its version, the source
+// revision it was built from and the sha256 of the WebAssembly module it carries; what it names
+// is checked against the repository and against the module decoded from the file itself.
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { execFileSync } = require('node:child_process');
+const { z85Decode } = require('../../js-shim/z85.js');
+
+const ROOT = path.join(__dirname, '..', '..');
+const source = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
+const banner = source.slice(0, source.indexOf('*/') + 2);
+
+test('the first comment names the package, its version and the source revision', () => {
+  const version = /^version = "([^"]+)"/m.exec(fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8'))[1];
+  assert.match(banner, new RegExp(`^/\\*! auth0-rbac-claims ${version.replace(/\./g, '\\.')} — Auth0 post-login Action`));
+  const revision = /from source revision ([0-9a-z-]+)/.exec(banner)?.[1];
+  assert.ok(revision, banner);
+  let head;
+  try {
+    head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    head = 'unknown';
+  }
+  // Built from this checkout: its commit, marked when tracked files were changed.
+  assert.ok(revision === head || revision === `${head}-modified`, `${revision} vs ${head}`);
+  assert.match(banner, /\.\/build\.sh verify FILE/);
+});
+
+test('the sha256 the comment gives is the module inside the file', () => {
+  const named = /module sha256 ([0-9a-f]{64})/.exec(banner)?.[1];
+  assert.ok(named, banner);
+  const text = /const WASM="([^"]+)"/.exec(source)?.[1];
+  const length = Number(/z85Decode\(WASM,(\d+)\)/.exec(source)?.[1]);
+  assert.ok(text && length > 0, 'the embedded module was not found');
+  const module = zlib.brotliDecompressSync(z85Decode(text, length));
+  assert.ok(WebAssembly.validate(module));
+  assert.equal(crypto.createHash('sha256').update(module).digest('hex'), named);
+});
