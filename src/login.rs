@@ -186,7 +186,12 @@ impl Login {
         let mut warnings = Vec::new();
         match (permit, &self.settings.permit) {
             (Some(Err(e)), Some(settings)) => failures.push((e, settings.on_error)),
-            (Some(Ok(SyncReport { unmapped: Some(w), .. })), _) => {
+            (
+                Some(Ok(SyncReport {
+                    unmapped: Some(w), ..
+                })),
+                _,
+            ) => {
                 host.log(&w.log_line());
                 warnings.push(w.code());
             }

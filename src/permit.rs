@@ -196,7 +196,9 @@ pub fn parse_assignments(body: &str, tenant: &str) -> Option<(Vec<String>, usize
     let count = items.len();
     let roles = items
         .into_iter()
-        .filter(|a| a.resource_instance.is_none() && a.tenant.as_deref().is_none_or(|t| t == tenant))
+        .filter(|a| {
+            a.resource_instance.is_none() && a.tenant.as_deref().is_none_or(|t| t == tenant)
+        })
         .map(|a| a.role)
         .collect();
     Some((roles, count))
@@ -548,8 +550,15 @@ mod tests {
         .unwrap();
         assert_eq!(s.mode, SyncMode::AddOnly);
         assert_eq!(s.tenant, "acme");
-        let roles = ["Viewer", "Administrator", "Admin2", "Editor", "Project Manager", "ops"]
-            .map(String::from);
+        let roles = [
+            "Viewer",
+            "Administrator",
+            "Admin2",
+            "Editor",
+            "Project Manager",
+            "ops",
+        ]
+        .map(String::from);
         let (keys, unmapped) = s.permit_roles(&roles);
         assert_eq!(keys, ["Viewer", "admin", "editor", "ops"]);
         assert_eq!(unmapped, ["Project Manager"]);
