@@ -300,7 +300,7 @@ function render(m) {
     const total = b.codeBytes;
     lines.push('## Where the module\'s bytes go');
     lines.push('');
-    lines.push(`The optimised module (before brotli and Z85) has ${b.codeBytes} bytes of code in ${b.functions} functions and ${b.dataBytes} bytes of data. Code per crate, from the name section of the same wasm-opt output (\`node bench/size-breakdown.js\`); generic code instantiated for our types (serde decoders, async state machines) counts as ours, under the module that names it first:`);
+    lines.push(`The optimised module (before brotli and basE91) has ${b.codeBytes} bytes of code in ${b.functions} functions and ${b.dataBytes} bytes of data. Code per crate, from the name section of the same wasm-opt output (\`node bench/size-breakdown.js\`); generic code instantiated for our types (serde decoders, async state machines) counts as ours, under the module that names it first:`);
     lines.push('');
     lines.push('| code of | bytes | share |');
     lines.push('|---|---|---|');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the wasm-bindgen output and the shim into the deliverables:
-//   dist/action.js              one CommonJS file, the .wasm inlined (brotli + Z85), Node built-ins only
+//   dist/action.js              one CommonJS file, the .wasm inlined (brotli + basE91), Node built-ins only
 //   dist/action-js-fallback.js  the same Action with the module translated to JavaScript (wasm2js),
 //                               for runtimes that refuse to compile WebAssembly
 //   dist/npm/                   the package: index.js, index.d.ts, package.json, the .wasm, and the
@@ -16,7 +16,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
-const { z85Encode } = require('./z85.js');
+const { base91Encode } = require('./base91.js');
 const { shortenNames } = require('./short-names.js');
 
 const [version, distDir, buildDir, revision = 'unknown'] = process.argv.slice(2);
@@ -83,6 +83,13 @@ function bindingsFactory(glue, name) {
     'cachedDataViewMemory0.buffer !== wasm.memory.buffer',
     'wasm-bindgen memory view',
   );
+  // The script URL the browser loader would fetch the module from: nothing in Node reads it.
+  patched = replaceOnce(
+    patched,
+    "if (typeof document !== 'undefined' && document.currentScript !== null) {\n        script_src = new URL(document.currentScript.src, location.href).toString();\n    }",
+    '',
+    'wasm-bindgen script URL',
+  );
   return [
     `function ${name}(TextDecoder, TextEncoder, queueMicrotask, actionCrypto) {`,
     '  return (function (exports) {',
@@ -142,11 +149,14 @@ function banner(kind, module) {
   ].join('\n');
 }
 
+// Top-level names are the file's own (Auth0 wraps the file in a function; only `exports` leaves
+// it), so they are mangled too; `WASM` keeps its name (and, without top-level compression, its
+// own declaration), so that the module is easy to find in the file.
 async function minify(source, passes = 3) {
   const result = await terser(source, {
     ecma: 2020,
     compress: { passes },
-    mangle: true,
+    mangle: { toplevel: true, reserved: ['WASM'] },
     format: { comments: /^!/ },
   });
   return result.code;
@@ -154,12 +164,13 @@ async function minify(source, passes = 3) {
 
 async function main() {
   const shim = read(path.join(here, 'shim.js'));
-  const z85 = read(path.join(here, 'z85.js')).split('// --- build side')[0];
+  const base91 = read(path.join(here, 'base91.js')).split('// --- build side')[0];
   const translated = translatedModuleFactory(read(built('mvp', `${CRATE}.wasm2js.js`)));
   const translatedGlue = bindingsFactory(read(built('mvp', `bindgen/${CRATE}.js`)), 'createTranslatedBindings');
 
-  // dist/action.js — brotli at its densest, then Z85 (5 characters per 4 bytes, none of them a
-  // quote or a backslash) rather than base64 (4 per 3): about 5 kB less inside the 100 kB limit.
+  // dist/action.js — brotli at its densest, then basE91 (2 characters per 13 or 14 bits, none of
+  // them a quote or a backslash) rather than base64 (4 per 3) or Z85 (5 per 4): about 6.5 kB less
+  // than base64 inside the 100 kB limit.
   // The module is unpacked once per instance, in a few milliseconds.
   // Imports and glue-only exports renamed a, b, … in the module and its glue (short-names.js).
   const short = shortenNames(fs.readFileSync(built('action', `${CRATE}_opt.wasm`)), read(built('action', `bindgen/${CRATE}.js`)));
@@ -175,9 +186,9 @@ async function main() {
     [
       banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)', wasm),
       "'use strict';",
-      `const WASM = '${z85Encode(compressed)}';`,
-      z85,
-      `function loadWasm() { return require('zlib').brotliDecompressSync(z85Decode(WASM, ${compressed.length})); }`,
+      `const WASM = '${base91Encode(compressed)}';`,
+      base91,
+      "function loadWasm() { return require('zlib').brotliDecompressSync(base91Decode(WASM)); }",
       bindingsFactory(short.glue, 'createBindings'),
       ENGINE_PRELUDE,
       WASM_ENGINE,

@@ -16,7 +16,7 @@
 use std::cell::RefCell;
 use std::hash::Hasher;
 
-use futures_util::future::{join, FutureExt, LocalBoxFuture};
+use futures_util::future::{join, FutureExt, LocalBoxFuture, OptionFuture};
 use serde::Deserialize;
 
 use crate::error::{Code, Error, Result};
@@ -123,13 +123,12 @@ impl PermitSettings {
             match self.role_map.iter().find(|(from, _)| from == name) {
                 Some((_, to)) => roles.push(to.clone()),
                 None if is_role_key(name) => roles.push(name.clone()),
+                None if unmapped.contains(name) => {}
                 None => unmapped.push(name.clone()),
             }
         }
         roles.sort_unstable();
         roles.dedup();
-        unmapped.sort_unstable();
-        unmapped.dedup();
         (roles, unmapped)
     }
 }
@@ -281,17 +280,11 @@ impl<H: Host> Sync<'_, H> {
             }
         };
         // A known user is updated in place (PATCH keeps what other tools set); a new one created.
-        let update = async {
-            match new_user {
-                true => Ok(None),
-                false => self
-                    .send(Method::Patch, &user_path, Some(json_object(&fields)))
-                    .await
-                    .map(Some),
-            }
-        };
+        let update: OptionFuture<_> = (!new_user)
+            .then(|| self.send(Method::Patch, &user_path, Some(json_object(&fields))))
+            .into();
         let (updated, current) = join(update, current).await;
-        match updated?.map(|r| r.status) {
+        match updated.transpose()?.map(|r| r.status) {
             Some(200) => {}
             None | Some(404) => {
                 let mut created = vec![("key", Some(key))];
