@@ -319,12 +319,24 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
     /// Every role of the tenant, with its id (scope `read:roles`): one request per 100 roles
     /// (Auth0 allows 1,000 roles a tenant), rather than one lookup per role name.
     pub async fn roles(&self) -> Result<Vec<RoleRef>> {
-        let path = "/api/v2/roles";
+        self.role_list("/api/v2/roles", "read:roles").await
+    }
+
+    /// The roles assigned to `user_id` within the Organization `org` (tenant roles assigned there
+    /// and Organization roles), with their ids (scope `read:organization_member_roles`).
+    pub async fn member_roles(&self, org: &str, user_id: &str) -> Result<Vec<RoleRef>> {
+        let path = format!(
+            "/api/v2/organizations/{}/members/{}/roles",
+            path_segment(org),
+            path_segment(user_id)
+        );
+        self.role_list(&path, MEMBER_ROLES_SCOPE).await
+    }
+
+    async fn role_list(&self, path: &str, scope: &str) -> Result<Vec<RoleRef>> {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
-            let (body, _) = self
-                .get_page(path, "", ROLE_PER_PAGE, page, "read:roles")
-                .await?;
+            let (body, _) = self.get_page(path, "", ROLE_PER_PAGE, page, scope).await?;
             let found =
                 parse_roles_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
             let short = found.roles.len() < ROLE_PER_PAGE as usize;
@@ -442,11 +454,15 @@ fn too_many(read: u64) -> Error {
     )
 }
 
+/// The scope that reads a member's roles within an Organization.
+const MEMBER_ROLES_SCOPE: &str = "read:organization_member_roles";
+
 fn management_error(status: u16, scope: &str) -> Error {
     let message = match status {
         401 => "the Management API refused the token twice; check AUTH0_DOMAIN is the canonical tenant domain".to_string(),
         403 => format!("the application lacks a scope: authorise it for the Management API with {scope}"),
         404 if scope == "read:roles" => "the role does not exist in this tenant (deleted since the login began?)".to_string(),
+        404 if scope == MEMBER_ROLES_SCOPE => "the user is not a member of the login's Organization, or it no longer exists".to_string(),
         404 => "the user does not exist in this tenant (check AUTH0_DOMAIN)".to_string(),
         s if s >= 500 => "the Management API failed; it was retried once".to_string(),
         _ => "the Management API refused the request".to_string(),

@@ -148,25 +148,57 @@ impl<H: Host, A: ActionApi> std::fmt::Debug for Lookup<'_, H, A> {
 impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
     /// The login's permissions.
     pub async fn permissions(&self) -> Result<Found> {
-        match self.source {
-            PermissionsSource::User => self.users_set().await,
-            PermissionsSource::Roles => self.roles_set().await,
+        match (self.source, self.organization) {
+            (PermissionsSource::Roles, None) => self.roles_set().await,
+            // Through an Organization the roles are the member's there, read per user.
+            _ => self.users_set().await,
         }
+    }
+
+    /// The user's permissions from the Management API: all the user holds, or, for a login
+    /// through an Organization, those of the roles assigned to the member within it (each
+    /// role's permissions cached per instance, like `PERMISSIONS_SOURCE=roles`).
+    async fn user_set(&self) -> Result<PermissionSet> {
+        let Some(org) = self.organization else {
+            return self.client.user_permissions(self.user_id).await;
+        };
+        let now = self.client.host.now_ms();
+        let settings = self.client.settings;
+        let mut all = Vec::new();
+        for role in self.client.member_roles(org, self.user_id).await? {
+            let key = role_key(settings, &role.name);
+            let known = self.caches.roles.get(&key).filter(|d| {
+                *d.id == *role.id
+                    && cache::age(self.freshness, &role.name, d.read_ms, now) == Age::Fresh
+            });
+            let permissions = match known {
+                Some(known) => known.permissions,
+                None => {
+                    let read = self.client.role_permissions(&role.id).await?;
+                    let permissions: Rc<PermissionSet> = Rc::new(read.into_iter().collect());
+                    if self.freshness.ttl_s > 0 {
+                        let definition = RoleDefinition {
+                            id: Rc::from(role.id),
+                            read_ms: now,
+                            permissions: permissions.clone(),
+                        };
+                        self.caches.roles.put(&key, definition);
+                    }
+                    permissions
+                }
+            };
+            all.extend(permissions.iter().cloned());
+        }
+        Ok(all.into_iter().collect())
     }
 
     async fn users_set(&self) -> Result<Found> {
         if self.freshness.ttl_s == 0 {
-            let set = self.client.user_permissions(self.user_id).await?;
-            return Ok(Found::fresh(Rc::new(set)));
+            return Ok(Found::fresh(Rc::new(self.user_set().await?)));
         }
         let host = self.client.host;
         let settings = self.client.settings;
-        let context = Context::new(
-            settings,
-            self.organization,
-            PermissionsSource::User,
-            self.roles,
-        );
+        let context = Context::new(settings, self.organization, self.source, self.roles);
         let digest = context.digest();
         let now = host.now_ms();
         let mac = |text: &str| host.mac(&settings.client_secret, MAC_PURPOSE, text);
@@ -275,8 +307,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
     /// is one piece of code.
     async fn fetch(&self, role: Option<&str>, known_id: Option<Rc<str>>) -> Fetched {
         let Some(name) = role else {
-            let set = self.client.user_permissions(self.user_id).await?;
-            return Ok((Rc::from(""), Rc::new(set)));
+            return Ok((Rc::from(""), Rc::new(self.user_set().await?)));
         };
         let key = role_key(self.client.settings, name);
         let id = match known_id.or_else(|| self.caches.roles.id(&key)) {

@@ -69,6 +69,8 @@ struct Tenant {
     extra: RefCell<Vec<(String, String, String)>>,
     /// Role name → (id, permissions), for `PERMISSIONS_SOURCE=roles`.
     roles: RefCell<HashMap<String, Role>>,
+    /// (Organization, user) → the role names assigned to the member there.
+    members: RefCell<HashMap<(String, String), Vec<String>>>,
 }
 
 #[derive(Clone)]
@@ -131,6 +133,15 @@ impl FakeHost {
             bare_arrays: Cell::new(false),
             fault: RefCell::new(None),
             extra: RefCell::default(),
+            members: RefCell::new(
+                [(("org_1", "auth0|three"), vec!["editor"])]
+                    .into_iter()
+                    .map(|((o, u), r)| {
+                        let roles = r.into_iter().map(String::from).collect();
+                        ((o.to_string(), u.to_string()), roles)
+                    })
+                    .collect(),
+            ),
             roles: RefCell::new(
                 [
                     (
@@ -212,6 +223,23 @@ impl FakeHost {
                 .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
                 .map(str::to_owned)
         };
+        if let Some((org, user)) = path
+            .strip_prefix("/api/v2/organizations/")
+            .and_then(|p| p.strip_suffix("/roles"))
+            .and_then(|p| p.split_once("/members/"))
+        {
+            let key = (percent_decode(org), percent_decode(user));
+            let Some(names) = t.members.borrow().get(&key).cloned() else {
+                return status(404);
+            };
+            let roles = t.roles.borrow();
+            let listed: Vec<serde_json::Value> = names
+                .iter()
+                .map(|name| serde_json::json!({"id": roles[name].0, "name": name, "description": ""}))
+                .collect();
+            let body = serde_json::json!({"start": 0, "limit": 100, "total": listed.len(), "roles": listed});
+            return ok(body.to_string(), t.remaining.get());
+        }
         if path == "/api/v2/roles" {
             // name_filter: case-insensitive, and a substring match, like Auth0's.
             let filter =
@@ -1541,4 +1569,71 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         cached_event("auth0|v", &["view"], None, None),
     );
     assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
+}
+
+#[test]
+fn through_an_organization_only_the_members_roles_there_count() {
+    // Tenant-wide, auth0|three holds read:a, write:a and read:b; in org_1 the member has only
+    // `editor` (read:a, write:b). The login through org_1 gets editor's, nothing else.
+    for cache in [CACHED, &[("PERMISSIONS_TTL", "0")][..]] {
+        let host = FakeHost::new();
+        let api = FakeApi::default();
+        let outcome = run(
+            &host,
+            &api,
+            &Instance::default(),
+            &settings(cache),
+            cached_event("auth0|three", &["editor"], Some("org_1"), None),
+        );
+        assert_eq!(outcome, Outcome::Complete(vec![]));
+        assert_eq!(
+            api.claim(TokenKind::Id, "permissions").unwrap(),
+            ["read:a"],
+            "the requested API's, from the Organization's roles"
+        );
+        assert_eq!(host.count("/api/v2/users/"), 0, "no tenant-wide read");
+        assert_eq!(host.count("/members/auth0%7Cthree/roles"), 1);
+        assert_eq!(host.count("/api/v2/roles/rol_2/permissions"), 1);
+    }
+}
+
+#[test]
+fn an_organization_login_of_a_non_member_is_a_coded_failure_never_tenant_wide_permissions() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let outcome = run(
+        &host,
+        &api,
+        &Instance::default(),
+        &settings(CACHED),
+        cached_event("auth0|three", &["admin"], Some("org_elsewhere"), None),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
+    let log = host.0.logs.borrow().join("\n");
+    assert!(
+        log.contains("not a member of the login's Organization"),
+        "{log}"
+    );
+    assert_eq!(host.count("/api/v2/users/"), 0);
+}
+
+#[test]
+fn organization_roles_are_cached_per_role_and_the_members_set_per_user() {
+    let host = FakeHost::new();
+    let instance = Instance::default();
+    let input = settings(CACHED);
+    for _ in 0..3 {
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &instance,
+            &input,
+            cached_event("auth0|three", &["editor"], Some("org_1"), None),
+        );
+        assert_eq!(api.claim(TokenKind::Id, "permissions").unwrap(), ["read:a"]);
+    }
+    // One read of the member's roles and one of the role's permissions, then memory.
+    assert_eq!(host.count("/members/"), 1);
+    assert_eq!(host.count("/permissions"), 1);
 }

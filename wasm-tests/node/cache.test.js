@@ -288,3 +288,59 @@ test('a login stream against the tenant bucket: after warm-up no deny, almost no
   assert.ok(requests / measured.length <= 0.05, `${requests} Management API requests for ${measured.length} logins`);
   for (const r of measured) assert.equal(r.report.outcome, 'complete');
 });
+
+// Organizations: a login through one gets the permissions of the roles the member holds there
+// (tenant roles assigned there and Organization roles), never the user's tenant-wide ones.
+const orgLogin = (instance, userId, organization, extra) => {
+  const user = tenant.users[userId];
+  const roles = tenant.memberRoles(organization, userId) || [];
+  return runLogin(instance, { userId, user, roles, audience: tenant.apis.orders, organization: { id: organization, name: 'acme' }, settings: settings(extra) });
+};
+const roleNames = (names, api = tenant.apis.orders) =>
+  [...new Set(names.flatMap((n) => tenant.rolePermissions(n)).filter((p) => p.api === api).map((p) => p.name))].sort();
+
+test('through an Organization: the member\'s roles there, not tenant-wide (admin outside, viewer inside)', async () => {
+  for (const extra of [{}, { PERMISSIONS_TTL: '0' }, { PERMISSIONS_SOURCE: 'roles' }]) {
+    const [a] = cluster(1);
+    const inside = await orgLogin(a, 'auth0|big', 'org_acme', extra);
+    assert.deepEqual(inside.report, { outcome: 'complete', codes: [] }, JSON.stringify(extra));
+    assert.deepEqual(inside.tokens.access_token.claims[PERMS], roleNames(['viewer']));
+    assert.deepEqual(inside.tokens.access_token.claims[PERMS], ['read:customers', 'read:invoices', 'read:orders']);
+    const paths = management(inside).map((q) => q.path);
+    assert.ok(paths.includes('/api/v2/organizations/org_acme/members/auth0%7Cbig/roles'), paths.join('\n'));
+    assert.ok(!paths.some((p) => p.startsWith('/api/v2/users/')), 'no tenant-wide read');
+    // The same user outside the Organization: everything tenant-wide, not the Organization's set.
+    const outside = await login(a, 'auth0|big', { extra });
+    // (The roles source leaves out direct grants, as always.)
+    const tenantWide = extra.PERMISSIONS_SOURCE === 'roles' ? roleNames(tenant.users['auth0|big'].roles) : expected('auth0|big');
+    assert.deepEqual(outside.tokens.access_token.claims[PERMS], tenantWide);
+    assert.ok(outside.tokens.access_token.claims[PERMS].length > 3);
+  }
+});
+
+test('Organization sets are cached per user and Organization; a role changed there shows at the next login', async () => {
+  const [a, b] = cluster(2);
+  await orgLogin(a, 'auth0|three-perms', 'org_acme');
+  tenant.resetLog();
+  const again = await orgLogin(b, 'auth0|three-perms', 'org_acme');
+  assert.equal(management(again).length, 0, 'from app_metadata, on another instance');
+  assert.deepEqual(again.tokens.access_token.claims[PERMS], roleNames(['viewer', 'analyst']));
+  // The member loses `analyst` in the Organization: event.authorization.roles changes with it.
+  tenant.setMemberRoles('org_acme', 'auth0|three-perms', ['viewer']);
+  try {
+    const after = await orgLogin(b, 'auth0|three-perms', 'org_acme');
+    assert.deepEqual(after.tokens.access_token.claims[PERMS], roleNames(['viewer']));
+  } finally {
+    tenant.setMemberRoles('org_acme', 'auth0|three-perms', ['viewer', 'analyst']);
+  }
+});
+
+test('a login through an Organization the user is not a member of gets no permissions: ON_ERROR decides', async () => {
+  const [a] = cluster(1);
+  const denied = await orgLogin(a, 'auth0|pm', 'org_acme');
+  assert.deepEqual(denied.report, { outcome: 'denied', codes: ['management_api_error'] });
+  assert.match(denied.logs.join('\n'), /not a member of the login's Organization/);
+  const lenient = await orgLogin(a, 'auth0|pm', 'org_acme', { ON_ERROR: 'continue' });
+  assert.equal(lenient.denied, null);
+  assert.equal(lenient.tokens.access_token.claims[PERMS], undefined, 'no permissions claim at all');
+});

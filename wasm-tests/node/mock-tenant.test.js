@@ -67,6 +67,16 @@ test('the auth0 SDK reaches the user whose id has |, /, a space and ?', async ()
   assert.equal(tenant.requests.at(-1).path, '/api/v2/users/oauth2%7Ccorp-sso%7Cjane%2Fdoe%20%3Fx/permissions');
 });
 
+test('the auth0 SDK reads a member\'s roles within an Organization; unknown ones are 404', async () => {
+  const roles = [];
+  for await (const role of await sdk().organizations.members.roles.list('org_acme', 'auth0|big', { per_page: 1 })) roles.push(role);
+  assert.deepEqual(roles.map((r) => r.name), ['viewer']);
+  assert.match(roles[0].id, /^rol_/);
+  assert.equal(tenant.requests.at(-1).path, '/api/v2/organizations/org_acme/members/auth0%7Cbig/roles');
+  await assert.rejects(sdk().organizations.members.roles.list('org_nope', 'auth0|big'), (e) => e.statusCode === 404);
+  await assert.rejects(sdk().organizations.members.roles.list('org_acme', 'auth0|pm'), (e) => e.statusCode === 404);
+});
+
 test('the auth0 SDK sees a 404 for an unknown user and a 401 for a wrong secret', async () => {
   await assert.rejects(sdk().users.permissions.list('auth0|nobody', { per_page: 50, page: 0 }), (e) => e.statusCode === 404);
   await assert.rejects(sdk('wrong').users.permissions.list('auth0|big', { per_page: 50, page: 0 }), (e) => /401|Unauthorized|access_denied/.test(`${e.statusCode} ${e.message}`));

@@ -7,7 +7,7 @@
 
 const http = require('node:http');
 const crypto = require('node:crypto');
-const { APIS, API_NAMES, ROLES, USERS } = require('./seed');
+const { APIS, API_NAMES, ROLES, USERS, ORGANIZATIONS } = require('./seed');
 const { createSigner } = require('./jwt');
 const { createFaults } = require('./faults');
 const { createPermit } = require('./permit');
@@ -61,10 +61,12 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     clients.set(client.clientId, client);
     return client;
   };
-  const actionClient = newClient('read:users read:roles');
+  const actionClient = newClient('read:users read:roles read:organization_member_roles');
   const deployClient = newClient('read:actions create:actions update:actions');
   const users = new Map(USERS.map((u) => [u.user_id, { ...u, roles: [...u.roles], directPermissions: [...u.directPermissions] }]));
   const roles = new Map(Object.entries(ROLES).map(([name, permissions]) => [name, [...permissions]]));
+  // Organization id → member id → role names held there.
+  const organizations = new Map(Object.entries(ORGANIZATIONS).map(([id, o]) => [id, new Map(Object.entries(o.members).map(([u, r]) => [u, [...r]]))]));
   const issued = new Map(); // token → { exp, scope, revoked }
   const requests = [];
   const counts = new Map();
@@ -143,6 +145,17 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
       const roles = user.roles.map((name) => ({ id: roleId(name), name, description: `${name} role` }));
       return json(200, paged(roles, query, 'roles'));
     }, ['read:users', 'read:roles']],
+    // A member's roles within an Organization (tenant roles assigned there and Organization
+    // roles). An unknown Organization is 404, as Auth0 documents; so is a user who is not a
+    // member here (Auth0 does not let a non-member log in through an Organization at all).
+    ['organizations', 'GET', /^\/api\/v2\/organizations\/([^/]+)\/members\/([^/]+)\/roles$/, (req, m, query) => {
+      const members = organizations.get(decodeURIComponent(m[1]));
+      if (!members) return apiError(404, 'Not Found', 'No organization found by that id or name');
+      const held = members.get(decodeURIComponent(m[2]));
+      if (!held) return apiError(404, 'Not Found', 'The user is not a member of the organization');
+      const list = held.map((name) => ({ id: roleId(name), name, description: `${name} role` }));
+      return json(200, paged(list, query, 'roles', ROLES_MAX_PER_PAGE));
+    }, ['read:organization_member_roles']],
     ['users', 'GET', /^\/api\/v2\/users\/([^/]+)$/, (req, m) => {
       const user = users.get(decodeURIComponent(m[1]));
       if (!user) return unknownUser();
@@ -258,6 +271,14 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     },
     /** A role's permissions: [{ api, name }] ([] for an unknown role). */
     rolePermissions: (name) => (roles.get(name) || []).map((p) => ({ ...p })),
+    /** The roles `userId` holds within the Organization `orgId` (making them a member), or none. */
+    setMemberRoles(orgId, userId, names) {
+      if (!organizations.has(orgId)) organizations.set(orgId, new Map());
+      if (names) organizations.get(orgId).set(userId, [...names]);
+      else organizations.get(orgId).delete(userId);
+    },
+    /** The role names `userId` holds within `orgId` (undefined when not a member). */
+    memberRoles: (orgId, userId) => organizations.get(orgId)?.get(userId),
     /** Replaces a role's permissions (creating the role): [{ api, name }]. */
     defineRole(name, permissions) {
       roles.set(name, permissions.map(({ api, name: permission }) => ({ api, name: permission })));

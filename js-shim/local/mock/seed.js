@@ -64,4 +64,10 @@ const USERS = [
   user('auth0|many-roles', 'Manu', 'Roles', range(12, (t) => `team-${pad(t)}`)),
 ];
 
-module.exports = { APIS, API_NAMES, ROLES, USERS };
+// Organizations and the roles each member holds there. Through org_acme, auth0|big (admin and
+// editor tenant-wide) is only a viewer: a login through it must get viewer's permissions only.
+const ORGANIZATIONS = {
+  org_acme: { name: 'acme', members: { 'auth0|big': ['viewer'], 'auth0|three-perms': ['viewer', 'analyst'] } },
+};
+
+module.exports = { APIS, API_NAMES, ROLES, USERS, ORGANIZATIONS };
