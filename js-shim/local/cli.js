@@ -10,6 +10,7 @@ const { startMockTenant } = require('./mock');
 const { createInstance, runLogin, formatLogin } = require('./runner');
 const { makeEvent, DEFAULT_ACTION, SHAPES } = require('./sandbox');
 const { managementClient, deploy, exportDeployCli } = require('./deploy');
+const { doctor, formatDoctor } = require('./doctor');
 
 const DEFAULT_NAMESPACE = 'https://myapp.example.com';
 const DEFAULT_NAME = 'auth0-rbac-claims';
@@ -61,6 +62,15 @@ commands
               --tenant URL       a mock tenant started with 'serve' (tokens stay verifiable
                                  against its JWKS); default: an in-process one
               --set KEY=VALUE    settings, as for run
+  doctor    check a tenant and the settings before deploying: the namespace and other settings,
+            the domain (canonical, not custom), the credentials (a token request), the token's
+            scopes, whether it fits api.cache's 4 KB, a permissions read for --user, the rate-limit
+            headroom, the claim sizes for that user. Exit 0 when all pass, 1 with each problem
+            and its fix; never prints a secret
+              --tenant T         mock (default, in-process) or real (the environment, as for run)
+              --user ID --audience API --organization ORG_ID
+              --set KEY=VALUE    settings, as for run
+              --json             machine-readable output
   --help    this text
 `;
 
@@ -238,6 +248,27 @@ async function deployCommand(values) {
   }
 }
 
+async function doctorCommand(values) {
+  const overrides = pairs(values.set);
+  let tenant;
+  let settings;
+  if ((values.tenant || 'mock') === 'mock') {
+    tenant = await startMockTenant({ rateLimit: rateLimit(values['rate-limit']) });
+    settings = { ...mockSettings(tenant), ...overrides };
+  } else if (values.tenant === 'real') {
+    settings = { ...Object.fromEntries(ACTION_SECRETS.map((k) => [k, process.env[k] || ''])), ...overrides };
+  } else {
+    fail(`--tenant must be mock or real, not '${values.tenant}'`);
+  }
+  try {
+    const result = await doctor({ settings, userId: values.user, audience: values.audience, organization: values.organization, source: readAction(values.action) });
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatDoctor(result));
+    process.exitCode = result.ok ? 0 : 1;
+  } finally {
+    await tenant?.close();
+  }
+}
+
 function exportCommand(values, positionals) {
   if (values.format !== 'deploy-cli') fail('--format deploy-cli is the only export format');
   const dir = positionals[0];
@@ -319,6 +350,7 @@ async function main(argv) {
       name: { type: 'string' },
       format: { type: 'string' },
       shape: { type: 'string' },
+      organization: { type: 'string' },
       'rate-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -327,7 +359,7 @@ async function main(argv) {
     console.log(HELP);
     return;
   }
-  const commands = { run, serve, deploy: deployCommand, export: exportCommand, token: tokenCommand };
+  const commands = { run, serve, deploy: deployCommand, export: exportCommand, token: tokenCommand, doctor: doctorCommand };
   const handler = commands[command];
   if (!handler) fail(`unknown command '${command}' (see --help)`);
   await handler(values, positionals);

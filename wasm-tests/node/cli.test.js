@@ -14,6 +14,7 @@ const { promisify } = require('node:util');
 const jose = require('jose');
 const { startMockTenant } = require('../../js-shim/local/mock');
 const { managementClient, deploy } = require('../../js-shim/local/deploy');
+const { doctor, domainCheck, sealedLength } = require('../../js-shim/local/doctor');
 const { makeEvent } = require('../../js-shim/local/sandbox');
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -32,7 +33,7 @@ async function cli(args, env = {}) {
 test('--help describes every command', async () => {
   const r = await cli(['--help']);
   assert.equal(r.code, 0);
-  for (const command of ['run', 'serve', 'deploy', 'export', 'token']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
+  for (const command of ['run', 'serve', 'deploy', 'export', 'token', 'doctor']) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'));
 });
 
 test('run --json for a seeded user: the claims per token, requests and timing', async () => {
@@ -254,4 +255,52 @@ test('serve + token: dev tokens carry exactly the Action\'s claims and verify ag
   const login = JSON.parse(real.stdout);
   assert.deepEqual(login.tokens.access_token.claims[`${NS}/roles`], ['Project Manager']);
   assert.deepEqual(login.tokens.access_token.claims[`${NS}/permissions`], ['read:project-list']);
+});
+
+test('doctor on a good setup: every check passes, exit 0, and no secret in the output', async () => {
+  const r = await cli(['doctor', '--user', 'auth0|big', '--audience', 'https://orders.example.com', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ok, true);
+  assert.deepEqual(out.checks.map((c) => c.name), ['settings', 'domain', 'credentials', 'scopes', 'token size', 'permissions read', 'rate limit', 'claims']);
+  assert.ok(out.checks.every((c) => c.ok && !c.fix));
+  const human = await cli(['doctor']);
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /all checks passed/);
+  assert.doesNotMatch(human.stdout + r.stdout, /eyJ/, 'no token');
+});
+
+test('doctor names each misconfiguration with its fix and exits 1', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const code = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
+    const good = { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret };
+    const failing = async (settings, extra = {}) => {
+      const result = await doctor({ settings, source: code, ...extra });
+      assert.equal(result.ok, false);
+      const text = JSON.stringify(result);
+      for (const secret of [tenant.clientSecret, tenant.deployClient.clientSecret]) assert.ok(!text.includes(secret), 'a secret in the report');
+      return Object.fromEntries(result.checks.filter((c) => !c.ok).map((c) => [c.name, c]));
+    };
+    assert.match((await failing({ ...good, CLAIM_NAMESPACE: 'https://x.webtask.io' })).settings.detail, /CLAIM_NAMESPACE is refused/);
+    assert.match((await failing({ ...good, AUTH0_DOMAIN: 'login.example.com' })).domain.fix, /canonical tenant domain/);
+    assert.match((await failing({ ...good, AUTH0_CLIENT_SECRET: 'wrong' })).credentials.detail, /HTTP 401/);
+    // The deploy application has only the Actions scopes.
+    const scopes = (await failing({ ...good, AUTH0_CLIENT_ID: tenant.deployClient.clientId, AUTH0_CLIENT_SECRET: tenant.deployClient.clientSecret })).scopes;
+    assert.match(scopes.detail, /lacks read:users/);
+    assert.match(scopes.fix, /grant the application read:users/);
+    const orgScopes = await doctor({ settings: { ...good, AUTH0_CLIENT_ID: tenant.deployClient.clientId, AUTH0_CLIENT_SECRET: tenant.deployClient.clientSecret }, source: code, organization: 'org_acme' });
+    assert.match(orgScopes.checks.find((c) => c.name === 'scopes').detail, /read:organization_member_roles/);
+    assert.match((await failing(good, { userId: 'auth0|nobody-here' }))['permissions read'].detail, /HTTP 404/);
+    // Nearly out of Management API requests.
+    tenant.setRateLimit({ burst: 10, perSecond: 0.01 });
+    for (let i = 0; i < 8; i++) await fetch(`${tenant.url}/api/v2/roles`);
+    assert.match((await failing(good, { userId: 'auth0|big' }))['rate limit'].detail, /of 10 Management API requests left/);
+  } finally {
+    await tenant.close();
+  }
+  // A token too large for api.cache's 4 KB once sealed.
+  assert.ok(sealedLength('x'.repeat(3000)) <= 4096);
+  assert.ok(sealedLength('x'.repeat(3100)) > 4096);
+  assert.deepEqual([domainCheck('dev-abc.us.auth0.com').ok, domainCheck('https://tenant.eu.auth0.com/').ok, domainCheck('auth.example.com').ok, domainCheck('').ok], [true, true, false, false]);
 });
