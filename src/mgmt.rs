@@ -339,9 +339,15 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             let (body, _) = self.get_page(path, "", ROLE_PER_PAGE, page, scope).await?;
             let found =
                 parse_roles_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
-            let short = found.roles.len() < ROLE_PER_PAGE as usize;
+            let count = found.roles.len();
             all.extend(found.roles);
-            if short || found.total.is_some_and(|t| all.len() as u64 >= t) {
+            // With totals, until they are reached (a page may be shorter than asked for);
+            // without, until a short page.
+            let done = match found.total {
+                Some(total) => count == 0 || all.len() as u64 >= total,
+                None => count < ROLE_PER_PAGE as usize,
+            };
+            if done {
                 break;
             }
         }

@@ -79,7 +79,9 @@ impl<T: Clone> Flights<T> {
 }
 
 /// What one fetch yields: a role's id (empty for a user) and the permissions.
-type Fetched = Result<(Rc<str>, Rc<PermissionSet>)>;
+/// A fetch's result: a role's id (empty for a user's set), the set, and when the oldest read
+/// it is made of was made (now, unless cached role definitions went into it).
+type Fetched = Result<(Rc<str>, Rc<PermissionSet>, f64)>;
 
 /// What an instance keeps of computed permissions between logins.
 #[derive(Debug, Default)]
@@ -158,11 +160,13 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
     /// The user's permissions from the Management API: all the user holds, or, for a login
     /// through an Organization, those of the roles assigned to the member within it (each
     /// role's permissions cached per instance, like `PERMISSIONS_SOURCE=roles`).
-    async fn user_set(&self) -> Result<PermissionSet> {
-        let Some(org) = self.organization else {
-            return self.client.user_permissions(self.user_id).await;
-        };
+    async fn user_set(&self) -> Result<(PermissionSet, f64)> {
         let now = self.client.host.now_ms();
+        let Some(org) = self.organization else {
+            return Ok((self.client.user_permissions(self.user_id).await?, now));
+        };
+        // A set is as old as the oldest role definition in it: fresh ones only are reused.
+        let mut oldest = now;
         let settings = self.client.settings;
         let mut all = Vec::new();
         for role in self.client.member_roles(org, self.user_id).await? {
@@ -172,7 +176,10 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
                     && cache::age(self.freshness, &role.name, d.read_ms, now) == Age::Fresh
             });
             let permissions = match known {
-                Some(known) => known.permissions,
+                Some(known) => {
+                    oldest = oldest.min(known.read_ms);
+                    known.permissions
+                }
                 None => {
                     let read = self.client.role_permissions(&role.id).await?;
                     let permissions: Rc<PermissionSet> = Rc::new(read.into_iter().collect());
@@ -189,12 +196,12 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             };
             all.extend(permissions.iter().cloned());
         }
-        Ok(all.into_iter().collect())
+        Ok((all.into_iter().collect(), oldest))
     }
 
     async fn users_set(&self) -> Result<Found> {
         if self.freshness.ttl_s == 0 {
-            return Ok(Found::fresh(Rc::new(self.user_set().await?)));
+            return Ok(Found::fresh(Rc::new(self.user_set().await?.0)));
         }
         let host = self.client.host;
         let settings = self.client.settings;
@@ -230,16 +237,16 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         let key = format!("u{digest}\n{}", self.user_id);
         let fetched = self.caches.flights.run(&key, self.fetch(None, None)).await;
         match fetched {
-            Ok((_, set)) => {
+            Ok((_, set, read_ms)) => {
                 self.caches.users.put(
                     self.user_id,
                     Remembered {
                         context: digest,
-                        computed_ms: now,
+                        computed_ms: read_ms,
                         set: set.clone(),
                     },
                 );
-                self.store(&context, &set, now);
+                self.store(&context, &set, read_ms);
                 Ok(Found::fresh(set))
             }
             Err(e) => match (best, age) {
@@ -307,7 +314,8 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
     /// is one piece of code.
     async fn fetch(&self, role: Option<&str>, known_id: Option<Rc<str>>) -> Fetched {
         let Some(name) = role else {
-            return Ok((Rc::from(""), Rc::new(self.user_set().await?)));
+            let (set, read_ms) = self.user_set().await?;
+            return Ok((Rc::from(""), Rc::new(set), read_ms));
         };
         let key = role_key(self.client.settings, name);
         let id = match known_id.or_else(|| self.caches.roles.id(&key)) {
@@ -330,7 +338,8 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             }
         };
         let permissions = self.client.role_permissions(&id).await?;
-        Ok((id, Rc::new(permissions.into_iter().collect())))
+        let now = self.client.host.now_ms();
+        Ok((id, Rc::new(permissions.into_iter().collect()), now))
     }
 
     /// One role's permissions, and `(age, cause)` when a stale definition stood in.
@@ -350,7 +359,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             .run(&format!("r{key}"), self.fetch(Some(name), known_id))
             .await;
         match fetched {
-            Ok((id, permissions)) => {
+            Ok((id, permissions, _)) => {
                 if self.freshness.ttl_s > 0 {
                     let definition = RoleDefinition {
                         id,

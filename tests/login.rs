@@ -134,13 +134,16 @@ impl FakeHost {
             fault: RefCell::new(None),
             extra: RefCell::default(),
             members: RefCell::new(
-                [(("org_1", "auth0|three"), vec!["editor"])]
-                    .into_iter()
-                    .map(|((o, u), r)| {
-                        let roles = r.into_iter().map(String::from).collect();
-                        ((o.to_string(), u.to_string()), roles)
-                    })
-                    .collect(),
+                [
+                    (("org_1", "auth0|three"), vec!["editor"]),
+                    (("org_1", "auth0|none"), vec!["editor"]),
+                ]
+                .into_iter()
+                .map(|((o, u), r)| {
+                    let roles = r.into_iter().map(String::from).collect();
+                    ((o.to_string(), u.to_string()), roles)
+                })
+                .collect(),
             ),
             roles: RefCell::new(
                 [
@@ -1636,4 +1639,34 @@ fn organization_roles_are_cached_per_role_and_the_members_set_per_user() {
     // One read of the member's roles and one of the role's permissions, then memory.
     assert_eq!(host.count("/members/"), 1);
     assert_eq!(host.count("/permissions"), 1);
+}
+
+#[test]
+fn an_organization_set_is_as_old_as_the_role_definitions_it_reused() {
+    // The role's definition is read at t0 for one member; another member's set built from it
+    // at t0 + 200 s counts from t0, so it is refreshed past t0 + TTL, not t0 + 200 s + TTL.
+    let host = FakeHost::new();
+    let instance = Instance::default();
+    let input = settings(CACHED);
+    let t0 = host.now_ms();
+    let login = |user: &str| {
+        run(
+            &host,
+            &FakeApi::default(),
+            &instance,
+            &input,
+            cached_event(user, &["editor"], Some("org_1"), None),
+        )
+    };
+    login("auth0|three");
+    host.0.now.set(t0 + 200_000.0);
+    login("auth0|none");
+    assert_eq!(host.count("/api/v2/roles/rol_2/permissions"), 1, "reused");
+    host.0.now.set(t0 + 310_000.0);
+    login("auth0|none");
+    assert_eq!(
+        host.count("/members/auth0%7Cnone/roles"),
+        2,
+        "refreshed by t0 + TTL"
+    );
 }

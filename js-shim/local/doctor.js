@@ -31,8 +31,8 @@ function domainCheck(domain) {
 /** The scopes the settings need: `[scope, why]`. */
 function neededScopes(settings, organization) {
   const needs = [];
-  if ((settings.PERMISSIONS_IN || '').toLowerCase() === 'none') return needs;
-  if ((settings.PERMISSIONS_SOURCE || 'user').toLowerCase() === 'roles') needs.push(['read:roles', 'PERMISSIONS_SOURCE=roles reads role definitions']);
+  if (word(settings, 'PERMISSIONS_IN', '') === 'none') return needs;
+  if (word(settings, 'PERMISSIONS_SOURCE', 'user') === 'roles') needs.push(['read:roles', 'PERMISSIONS_SOURCE=roles reads role definitions']);
   else needs.push(['read:users', "the user's permissions endpoint"]);
   if (organization) {
     needs.push(['read:organization_member_roles', "the member's roles within the Organization"]);
@@ -42,11 +42,24 @@ function neededScopes(settings, organization) {
 }
 
 function rateLimitOf(response) {
-  const limit = response.headers.get('x-ratelimit-limit');
-  const remaining = response.headers.get('x-ratelimit-remaining');
-  const reset = response.headers.get('x-ratelimit-reset');
-  return limit === null && remaining === null ? null : { limit: Number(limit), remaining: Number(remaining), reset: Number(reset) };
+  const limit = Number(response.headers.get('x-ratelimit-limit'));
+  const remaining = Number(response.headers.get('x-ratelimit-remaining') ?? Number.NaN);
+  return limit > 0 && remaining >= 0 ? { limit, remaining } : null;
 }
+
+/** A GET with the token: { status, body } (body null when not a JSON object or array), or { error }. */
+async function read(url, token) {
+  try {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+    const body = await response.json().catch(() => null);
+    return { status: response.status, body: body && typeof body === 'object' ? body : null, response };
+  } catch (error) {
+    return { error: error.name };
+  }
+}
+
+// What the Action reads of a setting: trimmed, and lower-case where it is a fixed word.
+const word = (settings, key, fallback) => String(settings[key] ?? fallback).trim().toLowerCase();
 
 /**
  * Runs every check. `settings`: the Action's settings (CLAIM_NAMESPACE, AUTH0_DOMAIN, …);
@@ -56,18 +69,21 @@ function rateLimitOf(response) {
 async function doctor({ settings, userId, audience, organization, source }) {
   const checks = [];
   const add = (name, { ok, detail, fix }) => checks.push({ name, ok, detail, ...(ok ? {} : { fix }) });
-  const domain = settings.AUTH0_DOMAIN;
-  const origin = domain && (/^https?:\/\//.test(domain) ? domain.replace(/\/+$/, '') : `https://${domain}`);
-  const managementOn = (settings.PERMISSIONS_IN || '').toLowerCase() !== 'none';
+  const domain = String(settings.AUTH0_DOMAIN ?? '').trim().replace(/\/+$/, '');
+  const origin = domain && (/^https?:\/\//i.test(domain) ? domain.replace(/^https?/i, (m) => m.toLowerCase()) : `https://${domain}`);
+  const managementOn = word(settings, 'PERMISSIONS_IN', '') !== 'none';
 
-  // The namespace and every other setting, as the Action itself reads them: one login with no
-  // Management API call (PERMISSIONS_IN=none), so it needs no tenant.
-  const probe = await runLogin(createInstance({ source }), {
-    event: makeEvent({ user: { user_id: userId || 'auth0|doctor' }, roles: [], secrets: { ...settings, PERMISSIONS_IN: 'none' } }),
+  // The namespace and every other setting, as the Action itself reads them: one login whose
+  // requests all fail at once (nothing leaves the machine), so only its refusals of settings count.
+  const offline = async () => {
+    throw new TypeError('fetch failed');
+  };
+  const probe = await runLogin(createInstance({ source, fetch: offline }), {
+    event: makeEvent({ user: { user_id: userId || 'auth0|doctor' }, roles: [], audience, secrets: settings }),
   });
-  const refused = probe.report.codes.includes('config_invalid');
-  add('settings', refused
-    ? { ok: false, detail: (probe.logs.find((l) => l.includes('config_invalid')) || 'config_invalid').replace(/^\[auth0-rbac-claims\] /, ''), fix: 'correct the setting the line names' }
+  const refusal = probe.report.codes.find((c) => c === 'config_invalid' || c === 'credentials_missing');
+  add('settings', refusal
+    ? { ok: false, detail: (probe.logs.find((l) => l.includes(refusal)) || refusal).replace(/^\[auth0-rbac-claims\] /, ''), fix: 'correct the setting the line names' }
     : { ok: true, detail: `CLAIM_NAMESPACE ${settings.CLAIM_NAMESPACE} and the other settings are accepted` });
   if (!managementOn) {
     add('management api', { ok: true, detail: 'PERMISSIONS_IN=none: the Action makes no Management API request' });
@@ -77,7 +93,7 @@ async function doctor({ settings, userId, audience, organization, source }) {
   const domainResult = domainCheck(domain);
   add('domain', domainResult);
   // A custom domain cannot mint a Management API token: the rest waits for the fix.
-  if (!domainResult.ok) return { ok: false, checks };
+  if (!domainResult.ok || refusal) return { ok: false, checks };
 
   // Credentials: the token request the Action makes.
   let token;
@@ -89,7 +105,8 @@ async function doctor({ settings, userId, audience, organization, source }) {
       body: JSON.stringify({ grant_type: 'client_credentials', client_id: settings.AUTH0_CLIENT_ID, client_secret: settings.AUTH0_CLIENT_SECRET, audience: `${origin}/api/v2/` }),
       signal: AbortSignal.timeout(10_000),
     });
-    const body = await response.json().catch(() => ({}));
+    const parsed = await response.json().catch(() => null);
+    const body = parsed && typeof parsed === 'object' ? parsed : {};
     if (response.status === 200 && typeof body.access_token === 'string') {
       token = body.access_token;
       scopes = String(body.scope || '').split(/\s+/).filter(Boolean);
@@ -119,50 +136,54 @@ async function doctor({ settings, userId, audience, organization, source }) {
     ? { ok: true, detail: `the token (${Buffer.byteLength(token)} bytes, ${sealed} sealed) fits api.cache's 4 KB` }
     : { ok: false, detail: `the token is ${Buffer.byteLength(token)} bytes, ${sealed} sealed: over api.cache's 4 KB, so every instance requests its own`, fix: 'remove scopes the Action does not need from the application' });
 
-  // A permissions read for the user, and the bucket's headroom from its answer.
-  let headroom = null;
-  if (userId) {
-    const source = (settings.PERMISSIONS_SOURCE || 'user').toLowerCase();
-    const user = encodeURIComponent(userId);
-    const path = organization
-      ? `/api/v2/organizations/${encodeURIComponent(organization)}/members/${user}/roles`
-      : source === 'roles' ? `/api/v2/users/${user}/roles` : `/api/v2/users/${user}/permissions`;
-    const response = await fetch(`${origin}${path}?per_page=50&page=0&include_totals=true`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
-    headroom = rateLimitOf(response);
-    const body = await response.json().catch(() => ({}));
-    add('permissions read', response.status === 200
-      ? { ok: true, detail: `GET ${path}: ${body.total ?? '?'} ${organization || source === 'roles' ? 'roles' : 'permission entries'}` }
-      : { ok: false, detail: `GET ${path} answered HTTP ${response.status}`, fix: response.status === 404 ? 'check the user id (and the Organization membership)' : 'check the scopes above' });
-  }
-  if (headroom) {
-    const low = headroom.limit > 0 && headroom.remaining < headroom.limit / 5;
-    add('rate limit', { ok: !low, detail: `${headroom.remaining} of ${headroom.limit} Management API requests left in the bucket`, fix: 'the tenant is near its Management API rate limit: keep PERMISSIONS_TTL on (the default) and consider PERMISSIONS_SOURCE=roles' });
+  // A permissions read, the one the Action makes, and the bucket's headroom from its answer.
+  const from = word(settings, 'PERMISSIONS_SOURCE', 'user');
+  const user = userId && encodeURIComponent(userId);
+  const path = organization && user
+    ? `/api/v2/organizations/${encodeURIComponent(organization)}/members/${user}/roles`
+    : from === 'roles' ? '/api/v2/roles' : user && `/api/v2/users/${user}/permissions`;
+  if (path) {
+    const answer = await read(`${origin}${path}?per_page=50&page=0&include_totals=true`, token);
+    const what = organization || from === 'roles' ? 'roles' : 'permission entries';
+    add('permissions read', answer.error
+      ? { ok: false, detail: `GET ${path}: no answer (${answer.error})`, fix: 'check that the tenant is reachable' }
+      : answer.status === 200
+        ? { ok: true, detail: `GET ${path}: ${answer.body?.total ?? '?'} ${what}` }
+        : { ok: false, detail: `GET ${path} answered HTTP ${answer.status}`, fix: answer.status === 404 ? 'check the user id (and the Organization membership)' : 'check the scopes above' });
+    const headroom = answer.response && rateLimitOf(answer.response);
+    if (headroom) {
+      const low = headroom.remaining < headroom.limit / 5;
+      add('rate limit', { ok: !low, detail: `${headroom.remaining} of ${headroom.limit} Management API requests left in the bucket`, fix: 'the tenant is near its Management API rate limit: keep PERMISSIONS_TTL on (the default) and consider PERMISSIONS_SOURCE=roles' });
+    }
   }
 
   // The claims this user would get, and their sizes against the limits that matter.
   if (userId) {
+    const roles = await rolesOf(origin, token, userId, organization);
     const login = await runLogin(createInstance({ source }), {
-      event: makeEvent({ user: { user_id: userId }, roles: await rolesOf(origin, token, userId, organization), audience, secrets: settings, extra: organization ? { organization: { id: organization } } : {} }),
+      event: makeEvent({ user: { user_id: userId }, roles: roles.names, audience, secrets: settings, extra: organization ? { organization: { id: organization } } : {} }),
     });
     const over = Object.entries(login.tokens).flatMap(([kind, t]) => t.limits.filter((l) => l.over).map((l) => `${kind} over ${l.name}`));
     const sizes = Object.entries(login.tokens).map(([kind, t]) => `${kind} ${t.bytes} bytes`).join(', ');
-    add('claims', login.denied !== null
-      ? { ok: false, detail: `the login would be denied (${login.report.codes.join(', ')})`, fix: 'see the code in the README (Error codes)' }
+    const note = roles.status === 200 ? '' : ` (the user's roles could not be read: HTTP ${roles.status ?? roles.error}; sizes without them)`;
+    add('claims', login.report.outcome !== 'complete'
+      ? { ok: false, detail: `the login would be ${login.report.outcome} (${login.report.codes.join(', ')})${note}`, fix: 'see the code in the README (Error codes)' }
       : over.length
-        ? { ok: false, detail: `${sizes}: ${over.join('; ')}`, fix: 'narrow ID_TOKEN_APIS, or PERMISSIONS_IN=access_token' }
-        : { ok: true, detail: `${sizes} of custom claims, within every limit` });
+        ? { ok: false, detail: `${sizes}: ${over.join('; ')}${note}`, fix: 'narrow ID_TOKEN_APIS, or PERMISSIONS_IN=access_token' }
+        : { ok: true, detail: `${sizes} of custom claims, within every limit${note}` });
   }
   return { ok: checks.every((c) => c.ok), checks };
 }
 
-// The role names Auth0 would put into event.authorization.roles for this login.
+// The role names Auth0 would put into event.authorization.roles for this login:
+// { names, status } (or { names: [], error }).
 async function rolesOf(origin, token, userId, organization) {
   const user = encodeURIComponent(userId);
   const path = organization ? `/api/v2/organizations/${encodeURIComponent(organization)}/members/${user}/roles` : `/api/v2/users/${user}/roles`;
-  const response = await fetch(`${origin}${path}?per_page=100&page=0`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
-  if (response.status !== 200) return [];
-  const body = await response.json().catch(() => []);
-  return (Array.isArray(body) ? body : body.roles || []).map((r) => r.name).filter((n) => typeof n === 'string');
+  const answer = await read(`${origin}${path}?per_page=100&page=0`, token);
+  const list = Array.isArray(answer.body) ? answer.body : Array.isArray(answer.body?.roles) ? answer.body.roles : [];
+  const names = list.map((r) => r && r.name).filter((n) => typeof n === 'string');
+  return answer.error ? { names, error: answer.error } : { names, status: answer.status };
 }
 
 /** The report as text: one line per check, the fix under each failed one. */

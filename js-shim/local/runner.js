@@ -18,7 +18,7 @@ const LIMITS = [
  * what a login writes with api.user.setAppMetadata and from where it hands it to the user's next
  * login. Instances of one Action share it (and the cache); each instance has its own memory.
  */
-function createInstance({ source, wasm, shape, cache = createCache(), profiles = new Map() } = {}) {
+function createInstance({ source, wasm, shape, cache = createCache(), profiles = new Map(), fetch: send = fetch } = {}) {
   const requests = [];
   const recordingFetch = async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input.url);
@@ -27,7 +27,7 @@ function createInstance({ source, wasm, shape, cache = createCache(), profiles =
     requests.push(entry);
     const started = performance.now();
     try {
-      const response = await fetch(input, init);
+      const response = await send(input, init);
       entry.status = response.status;
       return response;
     } catch (error) {

@@ -284,6 +284,12 @@ test('doctor names each misconfiguration with its fix and exits 1', async () => 
     };
     assert.match((await failing({ ...good, CLAIM_NAMESPACE: 'https://x.webtask.io' })).settings.detail, /CLAIM_NAMESPACE is refused/);
     assert.match((await failing({ ...good, AUTH0_DOMAIN: 'login.example.com' })).domain.fix, /canonical tenant domain/);
+    assert.match((await failing({ ...good, PERMISSIONS_IN: 'both' })).settings.detail, /PERMISSIONS_IN must be/);
+    // The roles source: the read the Action makes is the role listing.
+    const roles = await doctor({ settings: { ...good, PERMISSIONS_SOURCE: ' Roles ' }, source: code, userId: 'auth0|big' });
+    assert.equal(roles.ok, true, JSON.stringify(roles));
+    assert.match(roles.checks.find((c) => c.name === 'permissions read').detail, /^GET \/api\/v2\/roles: \d+ roles/);
+    assert.match(roles.checks.find((c) => c.name === 'scopes').detail, /read:roles/);
     assert.match((await failing({ ...good, AUTH0_CLIENT_SECRET: 'wrong' })).credentials.detail, /HTTP 401/);
     // The deploy application has only the Actions scopes.
     const scopes = (await failing({ ...good, AUTH0_CLIENT_ID: tenant.deployClient.clientId, AUTH0_CLIENT_SECRET: tenant.deployClient.clientSecret })).scopes;
