@@ -236,6 +236,8 @@ test_all() {
   build
   step "cargo test (host: pure core, login flow, doc tests, examples)"
   cargo test --quiet
+  step "cargo doc: the crate's documentation builds without a warning"
+  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
   step "a Rust backend can use the claim reader without any JS/WebAssembly crate"
   cargo build --quiet --no-default-features --lib
   if cargo tree --no-default-features --target "$TARGET" -e normal | grep -qE 'wasm-bindgen|js-sys|web-sys'; then

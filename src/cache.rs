@@ -142,7 +142,7 @@ pub fn age(freshness: Freshness, subject: &str, computed_ms: f64, now_ms: f64) -
 
 /// The stored form: `p1.<computed, UNIX seconds>.<mac>.<payload>`, where the payload lists each
 /// API followed by `=` and its comma-separated names, APIs separated by `;` (those characters and
-/// `%` escaped in the values, see [`escape`]).
+/// `%` escaped in the values as `%XX`).
 /// The MAC covers everything before it, the payload and the [`Context`].
 ///
 /// `mac` is [`Host::mac`](crate::host::Host::mac) bound to the client secret and [`MAC_PURPOSE`];
