@@ -118,6 +118,23 @@ bindgen() {
   node js-shim/snip.js "$OUT/$variant/bindgen/${CRATE}_bg.wasm"
 }
 
+# --low-memory-unused (below) is sound only while nothing but the stack's last KiB lies below
+# address 1,024: the stack comes first (its pointer starts at 1 MiB or more) and every data
+# segment starts above 1,024. Checked on each module, so a toolchain that changes the layout
+# stops the build instead of being miscompiled.
+check_stack_first() {
+  local module=$1 text
+  text=$("$(dirname "$WASM_OPT")/wasm-dis" "$module") || die "wasm-dis failed on $module"
+  local stack
+  stack=$(grep -m1 -oE 'global \$__stack_pointer \(mut i32\) \(i32\.const [0-9]+\)' <<<"$text" | grep -oE '[0-9]+\)$' | tr -d ')')
+  [ -n "$stack" ] && [ "$stack" -ge 65536 ] ||
+    die "$module: the stack does not come first (stack pointer ${stack:-not found}); drop --low-memory-unused from optimize()"
+  local low
+  low=$(grep -oE '^ \(data [^ ]* ?\(i32\.const [0-9]+\)' <<<"$text" | grep -oE '[0-9]+\)$' | tr -d ')' | sort -n | head -1)
+  [ -z "$low" ] || [ "$low" -ge "$stack" ] ||
+    die "$module: a data segment starts at $low, below the stack's top; drop --low-memory-unused from optimize()"
+}
+
 optimize() {
   local variant=$1
   local input="$OUT/$variant/bindgen/${CRATE}_bg.wasm" output="$OUT/$variant/${CRATE}_opt.wasm"
@@ -125,7 +142,8 @@ optimize() {
     cp "$input" "$output"
     return
   fi
-  step "wasm-opt $variant module (-Oz, --flatten --rereloop, -Oz twice)"
+  step "wasm-opt $variant module (-Oz, --flatten --rereloop, -Oz twice, to convergence)"
+  check_stack_first "$input"
   # Features rustc emits for $TARGET, listed so that a newer binaryen cannot introduce others.
   # Node 20 and 22 support all of them; the MVP build emits only the first two.
   local features=(--enable-sign-ext --enable-mutable-globals)
@@ -133,8 +151,13 @@ optimize() {
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
     --enable-call-indirect-overlong)
   # -Oz, then the control flow rebuilt from scratch (--flatten --rereloop) and -Oz twice more:
-  # ~600 bytes less of dist/action.js than -Oz alone, at the same CPU per login.
-  "$WASM_OPT" -Oz --flatten --rereloop -Oz -Oz --mvp-features "${features[@]}" \
+  # ~600 bytes less of dist/action.js than -Oz alone, at the same CPU per login. --converge
+  # repeats the last passes while they still shrink the module (~400 bytes). --low-memory-unused
+  # lets offsets fold into loads and stores (~350 bytes): it assumes no pointer below 1,024, and
+  # rustc's wasm32 layout puts the 1 MiB stack first, so only the last KiB before a stack
+  # overflow lies there (checked by the build: see check_stack_first).
+  "$WASM_OPT" -Oz --flatten --rereloop -Oz -Oz --converge --low-memory-unused \
+    --mvp-features "${features[@]}" \
     --strip-debug --strip-producers --strip-target-features \
     "$input" -o "$output.tmp" ||
     die "wasm-opt failed (set SKIP_WASM_OPT=1 to bundle the unoptimised module)"

@@ -101,7 +101,7 @@ function sizes() {
   return result;
 }
 
-const WASM_OPT_PASSES = ['-Oz', '--flatten', '--rereloop', '-Oz', '-Oz']; // as build.sh's optimize()
+const WASM_OPT_PASSES = ['-Oz', '--flatten', '--rereloop', '-Oz', '-Oz', '--converge', '--low-memory-unused']; // as build.sh's optimize()
 
 /**
  * Where the module's bytes go: the wasm-bindgen output optimised with the passes build.sh runs, but
