@@ -13,7 +13,7 @@ use std::hash::Hasher;
 use std::rc::Rc;
 
 use crate::permissions::{Permission, PermissionSet};
-use crate::settings::{Freshness, ManagementSettings, PermissionsSource};
+use crate::settings::{Freshness, ManagementSettings};
 
 /// Version tag of the stored form; a value with another tag is ignored.
 pub const FORMAT: &str = "p1";
@@ -68,10 +68,12 @@ pub struct Context(String);
 impl Context {
     /// The context of a login: tenant and M2M client, the Organization, the source, the roles
     /// (sorted and distinct, as [`Event::roles`](crate::event::Event::roles) gives them).
+    /// `source` names where the set comes from (`user`, `roles`, or the effective-permissions
+    /// endpoint with its APIs).
     pub fn new(
         management: &ManagementSettings,
         organization: Option<&str>,
-        source: PermissionsSource,
+        source: &str,
         roles: &[String],
     ) -> Context {
         // Newline-separated: none of the parts can hold a newline that changes the split
@@ -81,7 +83,7 @@ impl Context {
             management.origin.as_str(),
             management.client_id,
             organization.unwrap_or(""),
-            source.as_str()
+            source
         );
         for role in roles {
             text.push('\n');
@@ -350,6 +352,7 @@ pub fn role_key(management: &ManagementSettings, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::PermissionsSource;
     use crate::settings::{Secret, TenantOrigin};
 
     fn management(domain: &str, client: &str) -> ManagementSettings {
@@ -365,7 +368,7 @@ mod tests {
         Context::new(
             &management("t.auth0.com", "cid"),
             None,
-            PermissionsSource::User,
+            PermissionsSource::User.as_str(),
             &roles,
         )
     }
@@ -417,25 +420,25 @@ mod tests {
             Context::new(
                 &management("u.auth0.com", "cid"),
                 None,
-                PermissionsSource::User,
+                PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "other"),
                 None,
-                PermissionsSource::User,
+                PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "cid"),
                 Some("org_1"),
-                PermissionsSource::User,
+                PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "cid"),
                 None,
-                PermissionsSource::Roles,
+                PermissionsSource::Roles.as_str(),
                 &["admin".into()],
             ),
         ];

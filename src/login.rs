@@ -15,7 +15,9 @@ use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
 use crate::permit::{self, ScopeCache, SyncReport};
 use crate::retry::{Deadline, Gate};
-use crate::settings::{ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind};
+use crate::settings::{
+    ApiSelection, ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind,
+};
 use crate::source::{self, Caches, Found};
 
 /// What a login ended with.
@@ -102,6 +104,7 @@ pub async fn post_login<H: Host, A: ActionApi>(
             user_id: &login.event.user.user_id,
             roles: &login.roles,
             organization: login.event.organization_id(),
+            effective_apis: login.effective_apis(),
             stored: login.event.user.cached_permissions.as_deref(),
         };
         Some(lookup.permissions().await)
@@ -164,6 +167,27 @@ impl Login {
             targets.id_token,
             targets.access_token && self.requested.is_some(),
         )
+    }
+
+    /// With `PERMISSIONS_ENDPOINT=effective`, the APIs whose permissions the tokens carry: the
+    /// requested one, and those `ID_TOKEN_APIS` names (by default the requested one; with no API
+    /// requested, none). `None` for the user's permissions endpoint, which reads every API.
+    fn effective_apis(&self) -> Option<Vec<String>> {
+        if !self.settings.effective {
+            return None;
+        }
+        let (in_id, in_access) = self.permission_targets();
+        let mut apis: Vec<String> = match (&self.settings.id_token_apis, in_id) {
+            (ApiSelection::List(list), true) => list.clone(),
+            _ => Vec::new(),
+        };
+        let default_id = in_id && self.settings.id_token_apis == ApiSelection::RequestedElseAll;
+        if let (Some(api), true) = (&self.requested, in_access || default_id) {
+            apis.push(api.clone());
+        }
+        apis.sort_unstable();
+        apis.dedup();
+        Some(apis)
     }
 
     /// The Management API settings, when some token wants permissions; otherwise it is not

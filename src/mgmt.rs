@@ -316,6 +316,45 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             .await
     }
 
+    /// The permissions of `user_id` for the APIs `apis` from the effective-permissions endpoint
+    /// (direct, through roles and through groups; scope `read:user_effective_permissions`): one
+    /// API at a time, each following its `next` cursor page by page.
+    pub async fn effective_permissions(
+        &self,
+        user_id: &str,
+        apis: &[String],
+    ) -> Result<PermissionSet> {
+        let path = format!(
+            "/api/v2/users/{}/effective-permissions",
+            path_segment(user_id)
+        );
+        let mut all = Vec::new();
+        for api in apis {
+            let first = format!(
+                "resource_server_identifier={}&take={PER_PAGE}",
+                path_segment(api)
+            );
+            let mut query = first.clone();
+            let mut page = 0;
+            loop {
+                if page == MAX_PAGES {
+                    return Err(too_many(MAX_PAGES * u64::from(PER_PAGE)));
+                }
+                let (body, _) = self.get_page(&path, &query, page, EFFECTIVE_SCOPE).await?;
+                let found = parse_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
+                all.extend(found.items);
+                match found.next {
+                    Some(next) if !next.is_empty() => {
+                        query = format!("{first}&from={}", path_segment(&next));
+                    }
+                    _ => break,
+                }
+                page += 1;
+            }
+        }
+        Ok(all.into_iter().collect())
+    }
+
     /// Every role of the tenant, with its id (scope `read:roles`): one request per 100 roles
     /// (Auth0 allows 1,000 roles a tenant), rather than one lookup per role name.
     pub async fn roles(&self) -> Result<Vec<RoleRef>> {
@@ -336,7 +375,8 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
     async fn role_list(&self, path: &str, scope: &str) -> Result<Vec<RoleRef>> {
         let mut all = Vec::new();
         for page in 0..MAX_PAGES {
-            let (body, _) = self.get_page(path, "", ROLE_PER_PAGE, page, scope).await?;
+            let query = offset_query(ROLE_PER_PAGE, page);
+            let (body, _) = self.get_page(path, &query, page, scope).await?;
             let found =
                 parse_roles_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
             let count = found.roles.len();
@@ -408,19 +448,16 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
         Ok(all)
     }
 
-    /// One page's answer: `(body, x-ratelimit-remaining)`; a status other than 200 is an error.
+    /// Page `page` (0 for the first) of `path` with `query`: `(body, x-ratelimit-remaining)`; a
+    /// status other than 200 is an error.
     async fn get_page(
         &self,
         path: &str,
         query: &str,
-        per_page: u32,
         page: u64,
         scope: &str,
     ) -> Result<(String, Option<u64>)> {
-        let url = format!(
-            "{}{path}?{query}per_page={per_page}&page={page}&include_totals=true",
-            self.settings.origin.as_str()
-        );
+        let url = format!("{}{path}?{query}", self.settings.origin.as_str());
         if page > 0 {
             // The first page is paid for: when it (or another login) emptied the bucket, wait
             // for the reset if the budget allows, rather than fail and pay for it again later.
@@ -446,11 +483,17 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
     }
 
     async fn page(&self, path: &str, per_page: u32, page: u64, scope: &str) -> Result<Page> {
-        let (body, remaining) = self.get_page(path, "", per_page, page, scope).await?;
+        let query = offset_query(per_page, page);
+        let (body, remaining) = self.get_page(path, &query, page, scope).await?;
         let mut parsed = parse_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
         parsed.ratelimit_remaining = remaining;
         Ok(parsed)
     }
+}
+
+/// The query of page `page` of an offset-paged list, totals included.
+fn offset_query(per_page: u32, page: u64) -> String {
+    format!("per_page={per_page}&page={page}&include_totals=true")
 }
 
 fn too_many(read: u64) -> Error {
@@ -459,6 +502,9 @@ fn too_many(read: u64) -> Error {
         format!("the user holds more than the {read} permission entries this Action reads, more than any token can carry: grant them through fewer roles, or set PERMISSIONS_IN=none"),
     )
 }
+
+/// The scope that reads the effective-permissions endpoint.
+const EFFECTIVE_SCOPE: &str = "read:user_effective_permissions";
 
 /// The scope that reads a member's roles within an Organization.
 const MEMBER_ROLES_SCOPE: &str = "read:organization_member_roles";
@@ -489,14 +535,20 @@ pub struct Page {
     pub limit: Option<u64>,
     /// `x-ratelimit-remaining` of the answer.
     pub ratelimit_remaining: Option<u64>,
+    /// The cursor of the next page (`next`), from the effective-permissions endpoint.
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct PageWithTotals {
     #[serde(default)]
     limit: Option<u64>,
-    total: u64,
+    /// Absent from the effective-permissions endpoint, which pages with `next` instead.
+    #[serde(default)]
+    total: Option<u64>,
     permissions: Vec<Permission>,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Reads a permissions answer in either shape: `{start, limit, total, permissions}` or a bare
@@ -525,9 +577,10 @@ pub fn parse_page(body: &str) -> Result<Page> {
             Ok(Page {
                 count: p.permissions.len(),
                 items: p.permissions,
-                total: Some(p.total),
+                total: p.total,
                 limit: p.limit,
                 ratelimit_remaining: None,
+                next: p.next,
             })
         }
         _ => Err(Error::new(

@@ -517,6 +517,10 @@ pub struct Settings {
     pub max_claims_bytes: usize,
     /// `PERMISSIONS_SOURCE`. Defaults to `user`.
     pub source: PermissionsSource,
+    /// `PERMISSIONS_ENDPOINT=effective`: the user's permissions from
+    /// `/users/{id}/effective-permissions` (groups included), one API at a time. Defaults to
+    /// `user` (`/users/{id}/permissions`).
+    pub effective: bool,
     /// `PERMISSIONS_TTL` and `PERMISSIONS_STALE_MAX`.
     pub freshness: Freshness,
     /// The Management API, present when permissions are on.
@@ -609,6 +613,19 @@ impl Settings {
                 _ => return Err(config("PERMISSIONS_SOURCE must be user or roles".into())),
             },
         };
+        let effective = match s.get("PERMISSIONS_ENDPOINT", &[], Kind::Plain)? {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("user") => false,
+            Some(v) if v.eq_ignore_ascii_case("effective") => true,
+            Some(_) => {
+                return Err(config(
+                    "PERMISSIONS_ENDPOINT must be user or effective".into(),
+                ))
+            }
+        };
+        if effective && id_token_apis == ApiSelection::All {
+            return Err(config("ID_TOKEN_APIS=* cannot be read with PERMISSIONS_ENDPOINT=effective, which reads one API at a time: list the APIs".into()));
+        }
         let freshness = Freshness {
             ttl_s: number(
                 s,
@@ -641,6 +658,7 @@ impl Settings {
             deadline_ms,
             max_claims_bytes,
             source,
+            effective,
             freshness,
             management,
             permit,

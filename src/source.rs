@@ -134,6 +134,8 @@ pub struct Lookup<'a, H: Host, A: ActionApi> {
     pub roles: &'a [String],
     /// `event.organization.id`.
     pub organization: Option<&'a str>,
+    /// With `PERMISSIONS_ENDPOINT=effective`, the APIs the tokens need (read one at a time).
+    pub effective_apis: Option<Vec<String>>,
     /// What a previous login stored in `app_metadata`, if anything.
     pub stored: Option<&'a str>,
 }
@@ -163,7 +165,15 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
     async fn user_set(&self) -> Result<(PermissionSet, f64)> {
         let now = self.client.host.now_ms();
         let Some(org) = self.organization else {
-            return Ok((self.client.user_permissions(self.user_id).await?, now));
+            let set = match &self.effective_apis {
+                Some(apis) => {
+                    self.client
+                        .effective_permissions(self.user_id, apis)
+                        .await?
+                }
+                None => self.client.user_permissions(self.user_id).await?,
+            };
+            return Ok((set, now));
         };
         // A set is as old as the oldest role definition in it: fresh ones only are reused.
         let mut oldest = now;
@@ -205,7 +215,11 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         }
         let host = self.client.host;
         let settings = self.client.settings;
-        let context = Context::new(settings, self.organization, self.source, self.roles);
+        let source = match &self.effective_apis {
+            Some(apis) => format!("effective\n{}", apis.join("\n")),
+            None => self.source.as_str().to_owned(),
+        };
+        let context = Context::new(settings, self.organization, &source, self.roles);
         let digest = context.digest();
         let now = host.now_ms();
         let mac = |text: &str| host.mac(&settings.client_secret, MAC_PURPOSE, text);

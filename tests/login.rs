@@ -71,6 +71,8 @@ struct Tenant {
     roles: RefCell<HashMap<String, Role>>,
     /// (Organization, user) → the role names assigned to the member there.
     members: RefCell<HashMap<(String, String), Vec<String>>>,
+    /// Permissions a user holds through a group's roles: only the effective endpoint sees them.
+    groups: RefCell<Vec<(String, String, String)>>,
 }
 
 #[derive(Clone)]
@@ -133,6 +135,7 @@ impl FakeHost {
             bare_arrays: Cell::new(false),
             fault: RefCell::new(None),
             extra: RefCell::default(),
+            groups: RefCell::default(),
             members: RefCell::new(
                 [
                     (("org_1", "auth0|three"), vec!["editor"]),
@@ -241,6 +244,41 @@ impl FakeHost {
                 .map(|name| serde_json::json!({"id": roles[name].0, "name": name, "description": ""}))
                 .collect();
             let body = serde_json::json!({"start": 0, "limit": 100, "total": listed.len(), "roles": listed});
+            return ok(body.to_string(), t.remaining.get());
+        }
+        if let Some(id) = path
+            .strip_prefix("/api/v2/users/")
+            .and_then(|p| p.strip_suffix("/effective-permissions"))
+        {
+            let id = percent_decode(id);
+            let api = percent_decode(&param("resource_server_identifier").unwrap());
+            let Some(base) = t.permissions.get(&id) else {
+                return status(404);
+            };
+            let extra = t.extra.borrow();
+            let groups = t.groups.borrow();
+            let granted = extra
+                .iter()
+                .chain(groups.iter())
+                .filter(|(u, _, _)| *u == id);
+            let all: Vec<(String, String)> = base
+                .iter()
+                .cloned()
+                .chain(granted.map(|(_, a, n)| (a.clone(), n.clone())))
+                .filter(|(a, _)| *a == api)
+                .collect();
+            let from: usize = param("from").map_or(0, |f| f.parse().unwrap());
+            let take: usize = param("take").unwrap().parse().unwrap();
+            let items: Vec<serde_json::Value> = all
+                .iter()
+                .skip(from)
+                .take(take)
+                .map(|(a, n)| serde_json::json!({"permission_name": n, "resource_server_identifier": a, "resource_server_name": "x", "description": "d", "sources": ["direct"]}))
+                .collect();
+            let mut body = serde_json::json!({ "permissions": items });
+            if from + take < all.len() {
+                body["next"] = serde_json::json!((from + take).to_string());
+            }
             return ok(body.to_string(), t.remaining.get());
         }
         if path == "/api/v2/roles" {
@@ -1389,7 +1427,7 @@ fn a_stored_value_written_by_anyone_else_grants_nothing() {
         client_id: "client".into(),
         client_secret: Secret::new(SECRET),
     };
-    let context = cache::Context::new(&management, None, PermissionsSource::User, &[]);
+    let context = cache::Context::new(&management, None, PermissionsSource::User.as_str(), &[]);
     let grant: PermissionSet = [Permission::new(API_A, "admin:everything")]
         .into_iter()
         .collect();
@@ -1669,4 +1707,116 @@ fn an_organization_set_is_as_old_as_the_role_definitions_it_reused() {
         2,
         "refreshed by t0 + TTL"
     );
+}
+
+#[test]
+fn the_effective_endpoint_reads_each_needed_api_with_its_cursor_and_sees_group_roles() {
+    let host = FakeHost::new();
+    host.0
+        .groups
+        .borrow_mut()
+        .push(("auth0|three".into(), API_A.into(), "group:a".into()));
+    let api = FakeApi::default();
+    let effective = [
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("PERMISSIONS_TTL", "0"),
+    ];
+    let outcome = run(
+        &host,
+        &api,
+        &Instance::default(),
+        &settings(&effective),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["group:a", "read:a", "write:a"]
+    );
+    assert_eq!(
+        host.count("/effective-permissions?resource_server_identifier="),
+        1
+    );
+    assert_eq!(
+        host.count("/permissions?per_page"),
+        0,
+        "not the other endpoint"
+    );
+
+    // 250 entries for one API: five pages, each after the cursor of the one before.
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &Instance::default(),
+        &settings(&effective),
+        user_event("auth0|big", Some(API_B)),
+    );
+    assert_eq!(
+        api.claim(TokenKind::Access, "permissions").unwrap().len(),
+        125
+    );
+    assert_eq!(host.count("/effective-permissions?"), 5);
+    assert_eq!(host.count("&from=200"), 1);
+}
+
+#[test]
+fn with_the_effective_endpoint_the_id_token_apis_are_read_and_star_is_refused() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let list = [
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("ID_TOKEN_APIS", &format!("{API_A},{API_B}")),
+        ("PERMISSIONS_TTL", "0"),
+    ];
+    run(
+        &host,
+        &api,
+        &Instance::default(),
+        &settings(&list),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(
+        api.claim(TokenKind::Id, "permissions").unwrap(),
+        ["read:a", "read:b", "write:a"]
+    );
+    assert_eq!(host.count("/effective-permissions?"), 2, "one read per API");
+    let star = [
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("ID_TOKEN_APIS", "*"),
+    ];
+    let outcome = run(
+        &host,
+        &FakeApi::default(),
+        &Instance::default(),
+        &settings(&star),
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::ConfigInvalid));
+}
+
+#[test]
+fn an_effective_set_is_cached_for_its_apis_only() {
+    let host = FakeHost::new();
+    let instance = Instance::default();
+    let input = settings(&[
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("PERMISSIONS_TTL", "300"),
+    ]);
+    for (audience, reads) in [(API_A, 1), (API_A, 1), (API_B, 2)] {
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &instance,
+            &input,
+            user_event("auth0|three", Some(audience)),
+        );
+        assert_eq!(host.count("/effective-permissions?"), reads, "{audience}");
+        assert!(!api
+            .claim(TokenKind::Access, "permissions")
+            .unwrap()
+            .is_empty());
+    }
 }

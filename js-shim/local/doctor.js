@@ -33,6 +33,7 @@ function neededScopes(settings, organization) {
   const needs = [];
   if (word(settings, 'PERMISSIONS_IN', '') === 'none') return needs;
   if (word(settings, 'PERMISSIONS_SOURCE', 'user') === 'roles') needs.push(['read:roles', 'PERMISSIONS_SOURCE=roles reads role definitions']);
+  else if (word(settings, 'PERMISSIONS_ENDPOINT', 'user') === 'effective') needs.push(['read:user_effective_permissions', 'PERMISSIONS_ENDPOINT=effective reads the effective-permissions endpoint']);
   else needs.push(['read:users', "the user's permissions endpoint"]);
   if (organization) {
     needs.push(['read:organization_member_roles', "the member's roles within the Organization"]);
@@ -139,16 +140,23 @@ async function doctor({ settings, userId, audience, organization, source }) {
   // A permissions read, the one the Action makes, and the bucket's headroom from its answer.
   const from = word(settings, 'PERMISSIONS_SOURCE', 'user');
   const user = userId && encodeURIComponent(userId);
+  // The effective endpoint reads one API a time: the audience given, else the first listed one.
+  const listed = String(settings.ID_TOKEN_APIS || '').split(',').map((a) => a.trim()).filter((a) => a && a !== '*');
+  const api = audience || listed[0];
+  const effective = !organization && from !== 'roles' && word(settings, 'PERMISSIONS_ENDPOINT', 'user') === 'effective';
   const path = organization && user
     ? `/api/v2/organizations/${encodeURIComponent(organization)}/members/${user}/roles`
-    : from === 'roles' ? '/api/v2/roles' : user && `/api/v2/users/${user}/permissions`;
+    : from === 'roles' ? '/api/v2/roles'
+      : effective ? user && api && `/api/v2/users/${user}/effective-permissions`
+        : user && `/api/v2/users/${user}/permissions`;
   if (path) {
-    const answer = await read(`${origin}${path}?per_page=50&page=0&include_totals=true`, token);
+    const query = effective ? `resource_server_identifier=${encodeURIComponent(api)}&take=50` : 'per_page=50&page=0&include_totals=true';
+    const answer = await read(`${origin}${path}?${query}`, token);
     const what = organization || from === 'roles' ? 'roles' : 'permission entries';
     add('permissions read', answer.error
       ? { ok: false, detail: `GET ${path}: no answer (${answer.error})`, fix: 'check that the tenant is reachable' }
       : answer.status === 200
-        ? { ok: true, detail: `GET ${path}: ${answer.body?.total ?? '?'} ${what}` }
+        ? { ok: true, detail: `GET ${path}: ${answer.body?.total ?? (effective ? `${answer.body?.permissions?.length ?? '?'} on the first page of` : '?')} ${what}` }
         : { ok: false, detail: `GET ${path} answered HTTP ${answer.status}`, fix: answer.status === 404 ? 'check the user id (and the Organization membership)' : 'check the scopes above' });
     const headroom = answer.response && rateLimitOf(answer.response);
     if (headroom) {

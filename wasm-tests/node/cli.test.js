@@ -297,6 +297,15 @@ test('doctor names each misconfiguration with its fix and exits 1', async () => 
     assert.match(scopes.fix, /grant the application read:users/);
     const orgScopes = await doctor({ settings: { ...good, AUTH0_CLIENT_ID: tenant.deployClient.clientId, AUTH0_CLIENT_SECRET: tenant.deployClient.clientSecret }, source: code, organization: 'org_acme' });
     assert.match(orgScopes.checks.find((c) => c.name === 'scopes').detail, /read:organization_member_roles/);
+    // The effective endpoint needs its own scope, and the read is the one the Action makes.
+    const effective = { ...good, PERMISSIONS_ENDPOINT: 'effective' };
+    const readUsersOnly = tenant.addClient('read:users');
+    const lacking = await failing({ ...effective, AUTH0_CLIENT_ID: readUsersOnly.clientId, AUTH0_CLIENT_SECRET: readUsersOnly.clientSecret }, { userId: 'auth0|big', audience: tenant.apis.orders });
+    assert.match(lacking.scopes.detail, /lacks read:user_effective_permissions/);
+    assert.match(lacking['permissions read'].detail, /effective-permissions answered HTTP 403/);
+    const fine = await doctor({ settings: effective, source: code, userId: 'auth0|big', audience: tenant.apis.orders });
+    assert.equal(fine.ok, true, JSON.stringify(fine));
+    assert.match(fine.checks.find((c) => c.name === 'permissions read').detail, /^GET \/api\/v2\/users\/auth0%7Cbig\/effective-permissions: 50 on the first page of permission entries/);
     assert.match((await failing(good, { userId: 'auth0|nobody-here' }))['permissions read'].detail, /HTTP 404/);
     // Nearly out of Management API requests.
     tenant.setRateLimit({ burst: 10, perSecond: 0.01 });

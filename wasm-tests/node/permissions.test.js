@@ -211,3 +211,48 @@ test('the client secret and the token never appear in any output', async () => {
   assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+/, 'no JWT (the Management API token) in any output');
   assert.ok(!JSON.stringify(tenant.requests).includes(tenant.clientSecret));
 });
+
+test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group grants included', async () => {
+  const own = await startMockTenant();
+  try {
+    own.grantThroughGroup('auth0|big', tenant.apis.orders, 'orders:via-group');
+    const api = own.apis.orders;
+    const r = await runLogin(createInstance(), {
+      userId: 'auth0|big',
+      user: own.users['auth0|big'],
+      roles: own.users['auth0|big'].roles,
+      audience: api,
+      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: own.clientId, AUTH0_CLIENT_SECRET: own.clientSecret },
+    });
+    assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+    const legacy = [...new Set(own.expectedPermissions('auth0|big').filter((p) => p.resource_server_identifier === api).map((p) => p.permission_name))];
+    assert.deepEqual(r.tokens.access_token.claims[PERMS], [...legacy, 'orders:via-group'].sort());
+    const reads = r.requests.filter((q) => q.path.includes('/effective-permissions'));
+    assert.equal(reads.length, 2, 'more than 50 names: a second page after the cursor');
+    assert.ok(reads.every((q) => q.query.resource_server_identifier === api));
+    assert.ok(reads[1].query.from, 'the second page starts at the cursor');
+    assert.ok(!r.requests.some((q) => /\/permissions$/.test(q.path)), 'not the other endpoint');
+    // The other endpoint does not see the group grant.
+    const older = await runLogin(createInstance(), {
+      userId: 'auth0|big', user: own.users['auth0|big'], roles: own.users['auth0|big'].roles, audience: api,
+      settings: { ...settings(), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: own.clientId, AUTH0_CLIENT_SECRET: own.clientSecret },
+    });
+    assert.ok(!older.tokens.access_token.claims[PERMS].includes('orders:via-group'));
+    // ID_TOKEN_APIS=* cannot be read one API at a time: refused, named.
+    const star = await login(createInstance(), 'auth0|big', { audience: api, extra: { PERMISSIONS_ENDPOINT: 'effective', ID_TOKEN_APIS: '*' } });
+    assert.deepEqual(star.report, { outcome: 'denied', codes: ['config_invalid'] });
+    assert.match(star.logs[0], /ID_TOKEN_APIS=\* cannot be read with PERMISSIONS_ENDPOINT=effective/);
+    // An application without read:user_effective_permissions: denied, and told which scope to grant.
+    const narrow = own.addClient('read:users read:roles');
+    const refused = await runLogin(createInstance(), {
+      userId: 'auth0|big', user: own.users['auth0|big'], roles: own.users['auth0|big'].roles, audience: api,
+      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: narrow.clientId, AUTH0_CLIENT_SECRET: narrow.clientSecret },
+    });
+    assert.deepEqual(refused.report, { outcome: 'denied', codes: ['management_api_error'] });
+    assert.match(refused.logs.join('\n'), /authorise it for the Management API with read:user_effective_permissions/);
+    const bad = await login(createInstance(), 'auth0|big', { audience: api, extra: { PERMISSIONS_ENDPOINT: 'groups' } });
+    assert.match(bad.logs[0], /PERMISSIONS_ENDPOINT must be user or effective/);
+  } finally {
+    await own.close();
+  }
+});

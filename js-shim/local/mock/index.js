@@ -61,7 +61,7 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     clients.set(client.clientId, client);
     return client;
   };
-  const actionClient = newClient('read:users read:roles read:organization_member_roles');
+  const actionClient = newClient('read:users read:roles read:organization_member_roles read:user_effective_permissions');
   const deployClient = newClient('read:actions create:actions update:actions');
   const users = new Map(USERS.map((u) => [u.user_id, { ...u, roles: [...u.roles], directPermissions: [...u.directPermissions] }]));
   const roles = new Map(Object.entries(ROLES).map(([name, permissions]) => [name, [...permissions]]));
@@ -121,6 +121,36 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
       }
       return json(200, { access_token: issueToken(client, body.audience), token_type: 'Bearer', expires_in: tokenLifetimeSeconds, scope: client.scope });
     }],
+    // Effective permissions (auth0-facts.md §9; the SDKs' types): one API per request
+    // (resource_server_identifier is required), checkpoint paging with `take` (default 50) and
+    // the `next` cursor, direct, role and group grants, each once with its sources. Group grants
+    // are seen here only (whether the older endpoint sees them is not documented).
+    ['effective-permissions', 'GET', /^\/api\/v2\/users\/([^/]+)\/effective-permissions$/, (req, m, query) => {
+      const user = users.get(decodeURIComponent(m[1]));
+      if (!user) return unknownUser();
+      const api = query.resource_server_identifier;
+      if (!api) return apiError(400, 'Bad Request', 'Query validation error: resource_server_identifier is required', 'invalid_query_string');
+      const take = Math.max(1, Number.parseInt(query.take ?? '50', 10) || 50);
+      const sources = new Map();
+      const add = (p, source) => {
+        if (p.api !== api) return;
+        const key = p.name;
+        if (!sources.has(key)) sources.set(key, { ...permissionEntry(p), sources: [] });
+        const entry = sources.get(key);
+        if (!entry.sources.includes(source)) entry.sources.push(source);
+      };
+      // The SDKs' source enum has two values: a role held through a group is a role source.
+      user.directPermissions.forEach((p) => add(p, 'direct'));
+      user.roles.forEach((role) => (roles.get(role) || []).forEach((p) => add(p, 'roles')));
+      (user.groupPermissions || []).forEach((p) => add(p, 'roles'));
+      const all = [...sources.values()].sort((a, b) => (a.permission_name < b.permission_name ? -1 : 1));
+      // The cursor is opaque to clients (here, the offset in base64url): only `next` is echoed.
+      const start = query.from ? Number(Buffer.from(String(query.from), 'base64url').toString()) : 0;
+      if (!Number.isInteger(start) || start < 0 || start > all.length) return apiError(400, 'Bad Request', 'Invalid from cursor', 'invalid_query_string');
+      const body = { permissions: all.slice(start, start + take) };
+      if (start + take < all.length) body.next = Buffer.from(String(start + take)).toString('base64url');
+      return json(200, body);
+    }, ['read:user_effective_permissions']],
     ['permissions', 'GET', /^\/api\/v2\/users\/([^/]+)\/permissions$/, (req, m, query) => {
       const user = users.get(decodeURIComponent(m[1]));
       return user ? json(200, paged(permissionEntries(user, roles), query, 'permissions')) : unknownUser();
@@ -159,7 +189,7 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     ['users', 'GET', /^\/api\/v2\/users\/([^/]+)$/, (req, m) => {
       const user = users.get(decodeURIComponent(m[1]));
       if (!user) return unknownUser();
-      const { roles, directPermissions, ...profile } = user;
+      const { roles, directPermissions, groupPermissions, ...profile } = user;
       return json(200, { ...profile, email_verified: true, app_metadata: {}, user_metadata: {}, identities: [] });
     }, ['read:users']],
     ...actions.routes(),
@@ -252,6 +282,11 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     clientId: actionClient.clientId,
     clientSecret: actionClient.clientSecret,
     deployClient: { clientId: deployClient.clientId, clientSecret: deployClient.clientSecret },
+    /** A further M2M application with exactly these scopes (space-separated): `{ clientId, clientSecret }`. */
+    addClient(scope) {
+      const { clientId, clientSecret } = newClient(scope);
+      return { clientId, clientSecret };
+    },
     apis: { ...APIS },
     users: Object.fromEntries(users),
     /** Distinct {resource_server_identifier, permission_name} of a user, sorted by (api, name). */
@@ -286,6 +321,11 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     /** Sets a user's roles (what Auth0 then puts into event.authorization.roles). */
     setRoles(userId, names) {
       users.get(userId).roles = [...names];
+    },
+    /** Grants a user a permission through a group's role: only the effective endpoint sees it. */
+    grantThroughGroup(userId, api, name) {
+      const user = users.get(userId);
+      user.groupPermissions = [...(user.groupPermissions || []), { api, name }];
     },
     /** Grants a user a permission directly; `revoke` removes a direct grant. */
     grant(userId, api, name) {
