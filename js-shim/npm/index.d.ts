@@ -13,6 +13,17 @@ export interface Settings {
   HTTP_TIMEOUT_MS?: string | number;
   DEADLINE_MS?: string | number;
   MAX_CLAIMS_BYTES?: string | number;
+  PERMISSIONS_SOURCE?: 'user' | 'roles';
+  PERMISSIONS_ENDPOINT?: 'user' | 'effective';
+  PERMISSIONS_TTL?: string | number;
+  PERMISSIONS_STALE_MAX?: string | number;
+  PERMIT_SYNC?: string;
+  PERMIT_API_KEY?: string;
+  PERMIT_API_URL?: string;
+  PERMIT_PROJECT?: string;
+  PERMIT_TENANT?: string;
+  PERMIT_ROLE_MAP?: string;
+  PERMIT_ON_ERROR?: 'continue' | 'deny';
   [key: string]: string | number | boolean | undefined;
 }
 

@@ -61,6 +61,25 @@ test('the auth0 SDK gets a token and pages through every permission of the big u
   assert.equal(tenant.count('permissions'), 4);
 });
 
+test('the auth0 SDK pages the effective-permissions endpoint by its cursor, and sees group grants', async () => {
+  tenant.grantThroughGroup('auth0|big', tenant.apis.orders, 'orders:via-group');
+  let page = await sdk().users.effectivePermissions.list('auth0|big', { resource_server_identifier: tenant.apis.orders, take: 20 });
+  const all = [...page.data];
+  while (page.hasNextPage()) {
+    page = await page.getNextPage();
+    all.push(...page.data);
+  }
+  const expected = tenant.expectedPermissions('auth0|big').filter((p) => p.resource_server_identifier === tenant.apis.orders).map((p) => p.permission_name);
+  assert.deepEqual(all.map((p) => p.permission_name), [...expected, 'orders:via-group'].sort());
+  assert.ok(all.every((p) => p.resource_server_identifier === tenant.apis.orders && p.sources.every((s) => s === 'direct' || s === 'roles')));
+  assert.equal(tenant.count('effective-permissions'), Math.ceil(all.length / 20));
+  // The API is required, and the scope is its own.
+  const token = await managementToken();
+  assert.equal((await get('/api/v2/users/auth0%7Cbig/effective-permissions', token)).status, 400);
+  const narrow = tenant.addClient('read:users');
+  assert.equal((await get(`/api/v2/users/auth0%7Cbig/effective-permissions?resource_server_identifier=${encodeURIComponent(tenant.apis.orders)}`, await managementToken(narrow))).status, 403);
+});
+
 test('the auth0 SDK reaches the user whose id has |, /, a space and ?', async () => {
   const page = await sdk().users.permissions.list('oauth2|corp-sso|jane/doe ?x', { per_page: 50, page: 0, include_totals: true });
   assert.deepEqual(page.data.map((p) => p.permission_name).sort(), ['export:reports', 'read:reports']);

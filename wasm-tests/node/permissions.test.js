@@ -229,8 +229,10 @@ test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group gra
     assert.deepEqual(r.tokens.access_token.claims[PERMS], [...legacy, 'orders:via-group'].sort());
     const reads = r.requests.filter((q) => q.path.includes('/effective-permissions'));
     assert.equal(reads.length, 2, 'more than 50 names: a second page after the cursor');
-    assert.ok(reads.every((q) => q.query.resource_server_identifier === api));
-    assert.ok(reads[1].query.from, 'the second page starts at the cursor');
+    const queries = reads.map((q) => new URLSearchParams(q.query));
+    assert.ok(queries.every((q) => q.get('resource_server_identifier') === api && q.get('take') === '50'));
+    assert.equal(queries[0].get('from'), null);
+    assert.ok(queries[1].get('from'), 'the second page starts at the cursor');
     assert.ok(!r.requests.some((q) => /\/permissions$/.test(q.path)), 'not the other endpoint');
     // The other endpoint does not see the group grant.
     const older = await runLogin(createInstance(), {
