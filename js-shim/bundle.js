@@ -90,6 +90,28 @@ function bindingsFactory(glue, name) {
     '',
     'wasm-bindgen script URL',
   );
+  // Fallbacks for engines older than every Node the Action runs on (20 and 22 in the tests,
+  // Auth0's 22 in production), where each of these exists in every realm, a bare vm context
+  // included: TextEncoder#encodeInto (the shim passes util's TextEncoder), FinalizationRegistry,
+  // and js-sys's `global()` looking past `globalThis` for `global`, `self` and `window`
+  // (js-sys 0.3.107, src/lib.rs `global`; it asks for `globalThis` first and stops there).
+  // wasm-bindgen 0.2.130, crates/cli-support/src/js/mod.rs.
+  patched = replaceOnce(
+    patched,
+    "if (!('encodeInto' in cachedTextEncoder)) {\n        cachedTextEncoder.encodeInto = function (arg, view) {\n            const buf = cachedTextEncoder.encode(arg);\n            view.set(buf);\n            return {\n                read: arg.length,\n                written: buf.length\n            };\n        };\n    }",
+    '',
+    'wasm-bindgen encodeInto fallback',
+  );
+  patched = replaceOnce(
+    patched,
+    "(typeof FinalizationRegistry === 'undefined')\n        ? { register: () => {}, unregister: () => {} }\n        : new FinalizationRegistry(",
+    'new FinalizationRegistry(',
+    'wasm-bindgen FinalizationRegistry fallback',
+  );
+  for (const name of ['global', 'self', 'window']) {
+    // `return 0` is the accessor's answer for an absent global; the minifier drops the rest.
+    patched = replaceOnce(patched, `const ret = typeof ${name} === 'undefined' ? undefined : ${name};`, 'return 0;', `js-sys global() lookup of ${name}`);
+  }
   return [
     `function ${name}(TextDecoder, TextEncoder, queueMicrotask, actionCrypto) {`,
     '  return (function (exports) {',
