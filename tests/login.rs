@@ -3,6 +3,8 @@
 //! Fetches yield once before answering, so concurrent logins really interleave; `sleep` advances
 //! the clock instantly, so retry waits cost nothing. This pins the paging plan, the single-flight
 //! token, the 401 refresh, the retry rules, per-token filtering and both error policies.
+// Test code: a panic here is a failed test, not a failed login.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -2,6 +2,8 @@
 //! and the runtime bindings (fetch, cache). Run by `./build.sh test` through
 //! `wasm-bindgen-test-runner`; on the host this file compiles to nothing.
 #![cfg(target_arch = "wasm32")]
+// Test code: a panic here is a failed test, not a failed login.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use auth0_rbac_claims::edge::{self, Api, JsApi, JsHost};
 use auth0_rbac_claims::host::{ActionApi, FetchError, Host, HttpRequest, Method};
