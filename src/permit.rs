@@ -24,7 +24,7 @@ use crate::event::User;
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
 use crate::mgmt::path_segment;
-use crate::retry::{self, Deadline, Stage};
+use crate::retry::{self, Budget, Stage};
 use crate::settings::{self, ErrorPolicy, Secret, SettingValue, Sources, TenantOrigin};
 
 /// What a login does to Permit (`PERMIT_SYNC`).
@@ -187,6 +187,35 @@ struct Assignment {
     resource_instance: Option<serde::de::IgnoredAny>,
 }
 
+/// The role changes one login asks of Permit, decided from the roles alone (no I/O).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Role keys to assign: wanted and not held.
+    pub assign: Vec<String>,
+    /// Role keys to unassign: held and not wanted, in `reconcile` mode only.
+    pub unassign: Vec<String>,
+}
+
+/// Decides the role changes for a user who holds the tenant roles `current` in Permit and
+/// should hold `wanted` (the Auth0 roles as Permit keys, [`PermitSettings::permit_roles`]).
+/// `add-only` and `first-login` never unassign; for `first-login` the caller passes no current
+/// roles, as the user is new. Both lists keep the order of their source.
+pub fn plan(mode: SyncMode, wanted: &[String], current: &[String]) -> Plan {
+    let missing = |from: &[String], other: &[String]| -> Vec<String> {
+        from.iter()
+            .filter(|r| !other.contains(r))
+            .cloned()
+            .collect()
+    };
+    Plan {
+        assign: missing(wanted, current),
+        unassign: match mode {
+            SyncMode::Reconcile => missing(current, wanted),
+            SyncMode::AddOnly | SyncMode::FirstLogin => Vec::new(),
+        },
+    }
+}
+
 /// Reads one page of `GET …/role_assignments`: the tenant-wide role keys held in `tenant` (not
 /// those on a resource instance) and the number of entries on the page; `None` when it is not
 /// the documented JSON. (A fuzz target.)
@@ -216,10 +245,8 @@ pub struct Sync<'a, H: Host> {
     pub settings: &'a PermitSettings,
     /// Resolved scopes of this instance.
     pub scopes: &'a ScopeCache,
-    /// `HTTP_TIMEOUT_MS`.
-    pub timeout_ms: u32,
-    /// End of the login's budget.
-    pub deadline: Deadline,
+    /// The login's time budget.
+    pub budget: Budget,
 }
 
 impl<H: Host> std::fmt::Debug for Sync<'_, H> {
@@ -312,18 +339,9 @@ impl<H: Host> Sync<'_, H> {
                 ),
             ));
         }
-        report.assigned = wanted
-            .iter()
-            .filter(|r| !current.contains(r))
-            .cloned()
-            .collect();
-        if self.settings.mode == SyncMode::Reconcile {
-            report.unassigned = current
-                .iter()
-                .filter(|r| !wanted.contains(r))
-                .cloned()
-                .collect();
-        }
+        let Plan { assign, unassign } = plan(self.settings.mode, &wanted, &current);
+        report.assigned = assign;
+        report.unassigned = unassign;
         let bulk = format!("{facts}/role_assignments/bulk");
         let (assigned, unassigned) = join(
             self.bulk(Method::Post, &bulk, key, &report.assigned),
@@ -437,17 +455,9 @@ impl<H: Host> Sync<'_, H> {
             url: format!("{}{path}", self.settings.api_url.as_str()),
             authorization: Some(format!("Bearer {}", self.settings.api_key.expose())),
             json_body: body,
-            timeout_ms: self.timeout_ms,
+            timeout_ms: self.budget.timeout_ms,
         };
-        retry::send(
-            self.host,
-            request,
-            self.timeout_ms,
-            self.deadline,
-            Stage::Permit,
-            None,
-        )
-        .boxed_local()
+        retry::send(self.host, request, self.budget, Stage::Permit, None).boxed_local()
     }
 }
 
@@ -555,6 +565,36 @@ mod tests {
         let (keys, unmapped) = s.permit_roles(&roles);
         assert_eq!(keys, ["Viewer", "admin", "editor", "ops"]);
         assert_eq!(unmapped, ["Project Manager"]);
+    }
+
+    #[test]
+    fn the_plan_assigns_what_is_missing_and_unassigns_only_when_reconciling() {
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let wanted = list(&["admin", "editor", "viewer"]);
+        let current = list(&["auditor", "editor", "owner"]);
+        assert_eq!(
+            plan(SyncMode::Reconcile, &wanted, &current),
+            Plan {
+                assign: list(&["admin", "viewer"]),
+                unassign: list(&["auditor", "owner"]),
+            }
+        );
+        for mode in [SyncMode::AddOnly, SyncMode::FirstLogin] {
+            let p = plan(mode, &wanted, &current);
+            assert_eq!(p.assign, list(&["admin", "viewer"]), "{mode:?}");
+            assert!(p.unassign.is_empty(), "{mode:?} never unassigns");
+        }
+        // In step: nothing to do. No Auth0 roles: reconcile removes every tenant role.
+        assert_eq!(plan(SyncMode::Reconcile, &wanted, &wanted), Plan::default());
+        assert_eq!(
+            plan(SyncMode::Reconcile, &[], &current),
+            Plan {
+                assign: vec![],
+                unassign: current.clone(),
+            }
+        );
+        // A new user (first-login passes no current roles) gets every wanted role.
+        assert_eq!(plan(SyncMode::FirstLogin, &wanted, &[]).assign, wanted);
     }
 
     #[test]
