@@ -71,11 +71,14 @@ function bindingsFactory(glue, name) {
   // one character at a time while they are ASCII; a 12 KB page of permissions costs more there
   // than in parsing it. Past 64 characters, take the glue's own other path: one native
   // TextEncoder.encode and one copy. Same bytes either way.
+  // (wasm-bindgen 0.2.130, crates/cli-support/src/js/mod.rs, the `passStringToWasm0` intrinsic.)
   let patched = replaceOnce(inner, 'if (realloc === undefined) {', 'if (realloc === undefined || arg.length > 64) {', 'wasm-bindgen string passing');
   // The glue renews its cached views of the module's memory when the old buffer is detached,
   // which growing a WebAssembly memory does. The JavaScript translation grows by copying into a
   // new buffer and leaves the old one attached, so the views would go stale (and Node 22's
   // `detached === false` would keep the DataView stale too). Renew on any change of buffer.
+  // (wasm-bindgen 0.2.130, crates/cli-support/src/js/mod.rs, `getUint8ArrayMemory0` and
+  // `getDataViewMemory0` as generated for a memory that is not shared.)
   patched = replaceOnce(patched, 'cachedUint8ArrayMemory0.byteLength === 0', 'cachedUint8ArrayMemory0.buffer !== wasm.memory.buffer', 'wasm-bindgen memory view');
   patched = replaceOnce(
     patched,
@@ -84,6 +87,7 @@ function bindingsFactory(glue, name) {
     'wasm-bindgen memory view',
   );
   // The script URL the browser loader would fetch the module from: nothing in Node reads it.
+  // (wasm-bindgen 0.2.130, crates/cli-support/src/js/mod.rs, the no-modules `script_src` lookup.)
   patched = replaceOnce(
     patched,
     "if (typeof document !== 'undefined' && document.currentScript !== null) {\n        script_src = new URL(document.currentScript.src, location.href).toString();\n    }",
@@ -123,6 +127,8 @@ function bindingsFactory(glue, name) {
 
 // wasm2js emits an ES module (`import * as … from './…_bg.js'`, `export var …`); make it a
 // factory taking the imports object, and make its traps recognisable (name 'WasmTrap').
+// (binaryen, the version pinned in package.json: src/wasm2js.h, the `wasm2js_trap` helper and
+// the `retasmFunc` footer.)
 function translatedModuleFactory(source) {
   let body = source.replace(/^import \* as .*$/m, '');
   body = replaceOnce(
