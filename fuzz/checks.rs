@@ -8,14 +8,14 @@
 #![allow(dead_code)]
 
 use auth0_rbac_claims::cache::{self, Context};
-use auth0_rbac_claims::claims::{ClaimKind, ClaimPlan};
+use auth0_rbac_claims::claims::{ClaimKind, ClaimPlan, TokenKind};
 use auth0_rbac_claims::event::{self, Event};
 use auth0_rbac_claims::mgmt::{parse_page, parse_roles_page, parse_token_answer};
-use auth0_rbac_claims::permissions::{Permission, PermissionSet};
+use auth0_rbac_claims::permissions::{ApiSelection, Permission, PermissionSet};
 use auth0_rbac_claims::permit::parse_assignments;
 use auth0_rbac_claims::settings::{
-    ApiSelection, ManagementSettings, Namespace, PermissionsSource, Secret, SettingMap,
-    SettingValue, Settings, Sources, TenantOrigin, TokenKind,
+    ManagementSettings, Namespace, PermissionsSource, Secret, SettingMap, SettingValue, Settings,
+    Sources, TenantOrigin,
 };
 use auth0_rbac_claims::{ClaimLayout, Error};
 
@@ -72,11 +72,7 @@ fn assert_no_canary(error: &Error) {
 pub fn settings(data: &[u8]) {
     let text = text(data);
     let (found, _) = event::from_json(text);
-    let sources = Sources {
-        options: None,
-        configuration: found.configuration.as_ref(),
-        secrets: found.secrets.as_ref(),
-    };
+    let sources = found.clone();
     let _ = Settings::error_policy(&sources);
     match Settings::from_sources(&sources) {
         Ok(settings) => {
@@ -118,8 +114,8 @@ pub fn settings(data: &[u8]) {
                 );
                 let swapped = Sources {
                     options: None,
-                    configuration: configuration.as_ref(),
-                    secrets: secrets.as_ref(),
+                    configuration,
+                    secrets,
                 };
                 if let Err(error) = Settings::from_sources(&swapped) {
                     assert_no_canary(&error);

@@ -23,7 +23,84 @@
 //! ```
 
 use crate::error::{Code, Error, Result};
-use crate::settings::{Namespace, TokenKind};
+use crate::settings::origin::Namespace;
+
+/// The two tokens a claim can go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TokenKind {
+    /// The ID token (`api.idToken`).
+    Id,
+    /// The access token (`api.accessToken`).
+    Access,
+}
+
+impl TokenKind {
+    /// `id_token` or `access_token`, as in `ROLES_IN`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Id => "id_token",
+            TokenKind::Access => "access_token",
+        }
+    }
+}
+
+/// Which tokens a claim goes to (`ROLES_IN`, `PERMISSIONS_IN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Targets {
+    /// The claim goes into the ID token.
+    pub id_token: bool,
+    /// The claim goes into the access token.
+    pub access_token: bool,
+}
+
+impl Targets {
+    /// Both tokens (the default).
+    pub const BOTH: Targets = Targets {
+        id_token: true,
+        access_token: true,
+    };
+    /// Neither token (`none`).
+    pub const NONE: Targets = Targets {
+        id_token: false,
+        access_token: false,
+    };
+
+    /// Whether the claim goes into `token`.
+    pub fn contains(self, token: TokenKind) -> bool {
+        match token {
+            TokenKind::Id => self.id_token,
+            TokenKind::Access => self.access_token,
+        }
+    }
+
+    /// Whether the claim goes nowhere.
+    pub fn is_none(self) -> bool {
+        !self.id_token && !self.access_token
+    }
+
+    /// Reads a comma list of `id_token`, `access_token`, or `none` alone, given for `key`.
+    pub fn parse(key: &str, value: &str) -> Result<Targets> {
+        let items: Vec<String> = value
+            .split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let mut t = Targets::NONE;
+        for item in &items {
+            match item.as_str() {
+                "id_token" => t.id_token = true,
+                "access_token" => t.access_token = true,
+                "none" if items.len() == 1 => {}
+                _ => {
+                    return Err(Error::config(format!(
+                        "{key} must be a comma list of id_token, access_token, or none alone"
+                    )))
+                }
+            }
+        }
+        Ok(t)
+    }
+}
 
 /// Leaf name of the roles claim.
 pub const ROLES: &str = "roles";

@@ -17,13 +17,14 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::claims::TokenKind;
 use crate::error::{Code, Error};
 use crate::event;
 use crate::host::{
     ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
-use crate::login::{self, Instance, Outcome, SettingsInput};
-use crate::settings::{Secret, SettingMap, Settings, TokenKind};
+use crate::login::{self, Instance, Outcome};
+use crate::settings::{Secret, SettingMap, Settings, Sources};
 
 #[wasm_bindgen]
 extern "C" {
@@ -305,15 +306,10 @@ thread_local! {
 fn inputs(
     event_json: &str,
     options_json: Option<String>,
-) -> (SettingsInput, crate::Result<event::Event>) {
-    let (settings, event) = event::from_json(event_json);
-    let options = options_json.and_then(|text| serde_json::from_str::<SettingMap>(&text).ok());
-    let input = SettingsInput {
-        options,
-        configuration: settings.configuration,
-        secrets: settings.secrets,
-    };
-    (input, event)
+) -> (Sources, crate::Result<event::Event>) {
+    let (mut sources, event) = event::from_json(event_json);
+    sources.options = options_json.and_then(|text| serde_json::from_str::<SettingMap>(&text).ok());
+    (sources, event)
 }
 
 /// The result handed back to JavaScript, as JSON: `{"outcome":…,"codes":[…]}` (codes are
@@ -357,12 +353,7 @@ pub async fn on_execute_post_login(
             Code::Internal,
             "the WebAssembly module trapped; a fresh instance serves the next login (please report this)",
         );
-        login::give_up(
-            &JsHost,
-            &api,
-            Settings::error_policy(&input.sources()),
-            error,
-        )?
+        login::give_up(&JsHost, &api, Settings::error_policy(&input), error)?
     } else {
         let instance = INSTANCE.with(Rc::clone);
         login::post_login(&JsHost, &api, &instance, &input, event).await?

@@ -113,6 +113,11 @@ impl Error {
         }
     }
 
+    /// A `config_invalid` error: a setting is wrong, and `message` names it and the fix.
+    pub fn config(message: String) -> Self {
+        Error::new(Code::ConfigInvalid, message)
+    }
+
     /// Marks the error as a failed connection (no answer at all).
     pub fn connection_failed(mut self) -> Self {
         self.connection = true;
@@ -177,6 +182,26 @@ impl Error {
     /// reaches the application as `error_description`.
     pub fn deny_reason(&self) -> String {
         deny_reason(self.code)
+    }
+}
+
+/// What a failure does to the login (`ON_ERROR`, `PERMIT_ON_ERROR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPolicy {
+    /// `api.access.deny` with a generic reason carrying the code.
+    Deny,
+    /// Log the code and issue the tokens without the failed claims.
+    Continue,
+}
+
+impl ErrorPolicy {
+    /// Reads `deny` or `continue` (any case) given for `key`.
+    pub fn parse(key: &str, value: &str) -> Result<ErrorPolicy> {
+        match value.to_ascii_lowercase().as_str() {
+            "deny" => Ok(ErrorPolicy::Deny),
+            "continue" => Ok(ErrorPolicy::Continue),
+            _ => Err(Error::config(format!("{key} must be deny or continue"))),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::error::{Code, Error};
-use crate::settings::SettingMap;
+use crate::settings::Sources;
 
 /// The post-login event, reduced to what the Action uses.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -119,19 +119,6 @@ impl Event {
     }
 }
 
-/// `event.secrets` and `event.configuration`, read apart from the rest of the event so that the
-/// error policy is known even when the event is unreadable. When they cannot be read (not
-/// objects), no setting is found and the login fails with `config_invalid`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct EventSettings {
-    /// `event.secrets`.
-    #[serde(default)]
-    pub secrets: Option<SettingMap>,
-    /// `event.configuration`.
-    #[serde(default)]
-    pub configuration: Option<SettingMap>,
-}
-
 /// The error for an event that cannot be read; `why` comes from the field decoders below.
 pub fn invalid(why: impl fmt::Display) -> Error {
     Error::new(
@@ -140,10 +127,12 @@ pub fn invalid(why: impl fmt::Display) -> Error {
     )
 }
 
-/// Parses an event from its JSON text: its settings and the rest, each on its own, so that an
-/// unreadable event still has its error policy. Fields not read are skipped without being
+/// Parses an event from its JSON text: its settings sources (`event.secrets`,
+/// `event.configuration`) and the rest, each on its own, so that an unreadable event still has
+/// its error policy. Sources that cannot be read (not objects) count as absent: no setting is
+/// found and the login fails with `config_invalid`. Fields not read are skipped without being
 /// decoded (and without a nesting limit).
-pub fn from_json(text: &str) -> (EventSettings, Result<Event, Error>) {
+pub fn from_json(text: &str) -> (Sources, Result<Event, Error>) {
     let settings = serde_json::from_str(text).unwrap_or_default();
     let event = serde_json::from_str(text).map_err(|e| invalid(without_position(&e)));
     (settings, event)

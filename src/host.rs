@@ -6,8 +6,9 @@
 
 use std::future::Future;
 
+use crate::claims::TokenKind;
 use crate::error::Error;
-use crate::settings::{Secret, TokenKind};
+use crate::settings::Secret;
 
 /// HTTP methods the Action uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

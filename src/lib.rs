@@ -10,10 +10,10 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`settings`] | settings sources, precedence, defaults, validation (`CLAIM_NAMESPACE`, `AUTH0_DOMAIN`, …) |
+//! | [`settings`] | settings: their sources and precedence, the URL grammar, Permit's, the table of keys, validation |
 //! | [`event`] | the part of the post-login `event` the Action reads |
-//! | [`claims`] | the claim layout (names), the claim plan and its size check |
-//! | [`permissions`] | permission sets: de-duplicated, sorted, filtered per token |
+//! | [`claims`] | the tokens, the claim layout (names), the claim plan and its size check |
+//! | [`permissions`] | permission sets: de-duplicated, sorted, filtered per token (`ID_TOKEN_APIS`) |
 //! | [`host`] | the traits the core talks through: [`host::Host`] and [`host::ActionApi`] |
 //! | [`json`] | flat JSON objects: settings and small answers read as strings, request bodies written |
 //! | [`retry`] | timeouts, deadline and retry rules for every request |
@@ -22,7 +22,9 @@
 //! | [`source`] | a login's permissions through the cache: the user's or its roles', stale on failure |
 //! | [`permit`] | keeping Permit.io users and role assignments in step with Auth0 roles |
 //! | [`login`] | one post-login execution, start to finish |
-//! | [`error`] | the error type and its stable codes |
+//! | [`error`] | the error type, its stable codes, and the error policies |
+//!
+//! No module imports one that imports it back (`tests/module_graph.rs` checks it).
 //!
 //! A Rust backend that only reads claims depends on the crate with `default-features = false`.
 

@@ -9,15 +9,16 @@
 use crate::claims::{ClaimKind, ClaimLayout, ClaimPlan};
 use futures_util::future::join;
 
+use crate::claims::TokenKind;
+use crate::error::ErrorPolicy;
 use crate::error::{Code, Error, Result};
 use crate::event::Event;
 use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
+use crate::permissions::ApiSelection;
 use crate::permit::{self, ScopeCache, SyncReport};
-use crate::retry::{Budget, Deadline, Gate};
-use crate::settings::{
-    ApiSelection, ErrorPolicy, ManagementSettings, SettingMap, Settings, Sources, TokenKind,
-};
+use crate::retry::{Deadline, Gate};
+use crate::settings::{ManagementSettings, Settings, Sources};
 use crate::source::{self, Caches, Found};
 
 /// What a login ended with.
@@ -29,29 +30,6 @@ pub enum Outcome {
     Degraded(Vec<Code>),
     /// `api.access.deny` was called with this code.
     Denied(Code),
-}
-
-/// The settings sources of a login, decoded separately from the rest of the event so that an
-/// unreadable event still follows the configured error policy.
-#[derive(Debug, Clone, Default)]
-pub struct SettingsInput {
-    /// Options passed in code (npm form).
-    pub options: Option<SettingMap>,
-    /// `event.configuration`.
-    pub configuration: Option<SettingMap>,
-    /// `event.secrets`.
-    pub secrets: Option<SettingMap>,
-}
-
-impl SettingsInput {
-    /// The sources, by precedence.
-    pub fn sources(&self) -> Sources<'_> {
-        Sources {
-            options: self.options.as_ref(),
-            configuration: self.configuration.as_ref(),
-            secrets: self.secrets.as_ref(),
-        }
-    }
 }
 
 /// What a module instance keeps between logins (Auth0's Node 22 runtime reuses instances).
@@ -73,18 +51,18 @@ pub async fn post_login<H: Host, A: ActionApi>(
     host: &H,
     api: &A,
     instance: &Instance,
-    input: &SettingsInput,
+    sources: &Sources,
     event: Result<Event>,
 ) -> Result<Outcome> {
     let started = host.now_ms();
-    let sources = input.sources();
-    let policy = Settings::error_policy(&sources);
-    let login = match Login::prepare(&sources, event, started) {
+    let policy = Settings::error_policy(sources);
+    let login = match Login::prepare(sources, event, started) {
         Ok(login) => login,
         Err(e) => return give_up(host, api, policy, e),
     };
     // The only wait of a login — permissions and Permit sync side by side; everything before
     // and after it is synchronous.
+    let timeout_ms = login.settings.http_timeout_ms;
     let permissions = async {
         let settings = login.management()?;
         let lookup = source::Lookup {
@@ -93,7 +71,8 @@ pub async fn post_login<H: Host, A: ActionApi>(
                 api,
                 store: &instance.tokens,
                 settings,
-                budget: login.budget,
+                timeout_ms,
+                deadline: login.deadline,
                 gate: &instance.gate,
             },
             caches: &instance.permissions,
@@ -113,7 +92,8 @@ pub async fn post_login<H: Host, A: ActionApi>(
             host,
             settings,
             scopes: &instance.permit_scopes,
-            budget: login.budget,
+            timeout_ms,
+            deadline: login.deadline,
         };
         Some(sync.run(&login.event.user, &login.roles).await)
     };
@@ -130,11 +110,11 @@ struct Login {
     requested: Option<String>,
     /// Claims known before any request (roles).
     plan: ClaimPlan,
-    budget: Budget,
+    deadline: Deadline,
 }
 
 impl Login {
-    fn prepare(sources: &Sources<'_>, event: Result<Event>, started: f64) -> Result<Login> {
+    fn prepare(sources: &Sources, event: Result<Event>, started: f64) -> Result<Login> {
         let settings = Settings::from_sources(sources)?;
         let event = event?;
         let layout = ClaimLayout::new(settings.namespace.clone());
@@ -146,10 +126,7 @@ impl Login {
             }
         }
         Ok(Login {
-            budget: Budget {
-                timeout_ms: settings.http_timeout_ms,
-                deadline: Deadline(started + f64::from(settings.deadline_ms)),
-            },
+            deadline: Deadline(started + f64::from(settings.deadline_ms)),
             requested: event.requested_api().map(str::to_owned),
             event,
             roles,

@@ -15,15 +15,14 @@ use std::rc::Rc;
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
 use crate::permissions::{Permission, PermissionSet};
-use crate::retry::{self, Budget, Gate, Stage};
-use crate::settings::ManagementSettings;
+use crate::retry::{self, Deadline, Gate, Stage};
+use crate::settings::{path_segment, ManagementSettings};
 
 /// Items per page of a user's permissions: the Public Cloud maximum.
 pub const PER_PAGE: u32 = 50;
@@ -39,18 +38,6 @@ pub const MAX_PAGES: u64 = 200;
 pub const CACHE_VALUE_LIMIT: usize = 4096;
 /// `api.cache` keeps entries 24 hours at most.
 pub const CACHE_MAX_TTL_MS: f64 = 24.0 * 3600.0 * 1000.0;
-
-/// Characters kept as is in a path segment: RFC 3986 unreserved.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Percent-encodes `value` as one URL path segment (`auth0|1` → `auth0%7C1`).
-pub fn path_segment(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
-}
 
 /// A Management API access token and when to stop using it.
 #[derive(Clone, PartialEq)]
@@ -172,8 +159,10 @@ pub struct Client<'a, H: Host, A: ActionApi> {
     pub store: &'a TokenStore,
     /// Tenant and credentials.
     pub settings: &'a ManagementSettings,
-    /// This login's time budget.
-    pub budget: Budget,
+    /// `HTTP_TIMEOUT_MS`.
+    pub timeout_ms: u32,
+    /// End of this login's budget.
+    pub deadline: Deadline,
     /// The instance's stop after a 429.
     pub gate: &'a Gate,
 }
@@ -182,7 +171,8 @@ impl<H: Host, A: ActionApi> std::fmt::Debug for Client<'_, H, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("origin", &self.settings.origin)
-            .field("budget", &self.budget)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -202,9 +192,14 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             return Ok(token);
         }
         // Leader: start the request and let every other login wait on it.
-        let request = request_token(self.host.clone(), self.settings.clone(), self.budget)
-            .boxed_local()
-            .shared();
+        let request = request_token(
+            self.host.clone(),
+            self.settings.clone(),
+            self.timeout_ms,
+            self.deadline,
+        )
+        .boxed_local()
+        .shared();
         self.store.requests.set(self.store.requests.get() + 1);
         self.store.put(&key, Slot::Fetching(request.clone()));
         let result = request.await;
@@ -271,12 +266,13 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 url: url.to_owned(),
                 authorization: Some(token.bearer()),
                 json_body: None,
-                timeout_ms: self.budget.timeout_ms,
+                timeout_ms: self.timeout_ms,
             };
             let response = retry::send(
                 self.host,
                 request,
-                self.budget,
+                self.timeout_ms,
+                self.deadline,
                 Stage::Management,
                 Some(self.gate),
             )
@@ -454,7 +450,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             // for the reset if the budget allows, rather than fail and pay for it again later.
             let now = self.host.now_ms();
             if let Some(until) = self.gate.closed_until(now) {
-                if until + retry::MIN_ATTEMPT_MS <= self.budget.deadline.0 {
+                if until + retry::MIN_ATTEMPT_MS <= self.deadline.0 {
                     self.host.sleep((until - now).ceil() as u32).await;
                 }
             }
@@ -656,7 +652,8 @@ impl ClassifyName for serde_json::Error {
 async fn request_token<H: Host>(
     host: H,
     settings: ManagementSettings,
-    budget: Budget,
+    timeout_ms: u32,
+    deadline: Deadline,
 ) -> Result<AccessToken> {
     let audience = settings.origin.management_audience();
     let body = json_object(&[
@@ -670,11 +667,11 @@ async fn request_token<H: Host>(
         url: format!("{}/oauth/token", settings.origin.as_str()),
         authorization: None,
         json_body: Some(body),
-        timeout_ms: budget.timeout_ms,
+        timeout_ms,
     };
     let described = request.describe();
     let sent_at = host.now_ms();
-    let response = retry::send(&host, request, budget, Stage::Token, None).await?;
+    let response = retry::send(&host, request, timeout_ms, deadline, Stage::Token, None).await?;
     if response.status != 200 {
         return Err(token_error(&response).with_request(described));
     }

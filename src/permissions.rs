@@ -2,7 +2,16 @@
 
 use serde::Deserialize;
 
-use crate::settings::ApiSelection;
+/// Whose permissions go into the ID token (`ID_TOKEN_APIS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiSelection {
+    /// The requested API (`event.resource_server`), or every API when none was requested. Default.
+    RequestedElseAll,
+    /// Every API (`*`).
+    All,
+    /// These API identifiers.
+    List(Vec<String>),
+}
 
 /// One permission of one API, as `GET /api/v2/users/{id}/permissions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]

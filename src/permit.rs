@@ -23,135 +23,8 @@ use crate::error::{Code, Error, Result};
 use crate::event::User;
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
-use crate::mgmt::path_segment;
-use crate::retry::{self, Budget, Stage};
-use crate::settings::{self, ErrorPolicy, Secret, SettingValue, Sources, TenantOrigin};
-
-/// What a login does to Permit (`PERMIT_SYNC`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SyncMode {
-    /// Upsert the user, assign missing roles, unassign extra ones. Default when a key is set.
-    Reconcile,
-    /// Upsert the user and assign missing roles; never unassign.
-    AddOnly,
-    /// Create the user with its roles the first time it is seen; then leave it alone.
-    FirstLogin,
-}
-
-/// Validated Permit settings (present when `PERMIT_SYNC` is not `off`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PermitSettings {
-    /// `PERMIT_API_KEY`, an environment-level key.
-    pub api_key: Secret,
-    /// `PERMIT_PROJECT` (id or key); resolved from the key when absent.
-    pub project: Option<String>,
-    /// `PERMIT_ENVIRONMENT` (id or key); resolved from the key when absent.
-    pub environment: Option<String>,
-    /// `PERMIT_TENANT`. Defaults to `default`.
-    pub tenant: String,
-    /// `PERMIT_API_URL`. Defaults to `https://api.permit.io`.
-    pub api_url: TenantOrigin,
-    /// `PERMIT_SYNC`.
-    pub mode: SyncMode,
-    /// `PERMIT_ROLE_MAP`: Auth0 role name → Permit role key; unmapped names pass through when
-    /// they are role keys themselves, and are left out otherwise.
-    pub role_map: Vec<(String, String)>,
-    /// `PERMIT_ON_ERROR`. Defaults to `continue`.
-    pub on_error: ErrorPolicy,
-}
-
-fn config(message: String) -> Error {
-    Error::new(Code::ConfigInvalid, message)
-}
-
-impl PermitSettings {
-    /// Reads the `PERMIT_*` settings; `None` when sync is off (the default without a key).
-    pub fn from_sources(s: &Sources<'_>) -> Result<Option<PermitSettings>> {
-        let api_key = settings::credential(s, "PERMIT_API_KEY")?;
-        let mode = match settings::plain(s, "PERMIT_SYNC")?.map(str::to_ascii_lowercase) {
-            None if api_key.is_some() => SyncMode::Reconcile,
-            None => return Ok(None),
-            Some(m) => match m.as_str() {
-                "off" => return Ok(None),
-                "reconcile" => SyncMode::Reconcile,
-                "add-only" => SyncMode::AddOnly,
-                "first-login" => SyncMode::FirstLogin,
-                _ => {
-                    return Err(config(
-                        "PERMIT_SYNC must be off, reconcile, add-only or first-login".into(),
-                    ))
-                }
-            },
-        };
-        let api_key = api_key.ok_or_else(|| {
-            config("PERMIT_SYNC is on but PERMIT_API_KEY is not set: add the secret, or PERMIT_SYNC=off".into())
-        })?;
-        let api_url = match settings::plain(s, "PERMIT_API_URL")? {
-            Some(url) => settings::parse_base_url("PERMIT_API_URL", url)?,
-            None => TenantOrigin::parse("https://api.permit.io")
-                .map_err(|_| Error::new(Code::Internal, "default PERMIT_API_URL"))?,
-        };
-        let role_map = match settings::plain(s, "PERMIT_ROLE_MAP")? {
-            None => Vec::new(),
-            Some(json) => parse_role_map(json)?,
-        };
-        let on_error = match settings::plain(s, "PERMIT_ON_ERROR")?.map(str::to_ascii_lowercase) {
-            None => ErrorPolicy::Continue,
-            Some(p) if p == "continue" => ErrorPolicy::Continue,
-            Some(p) if p == "deny" => ErrorPolicy::Deny,
-            Some(_) => return Err(config("PERMIT_ON_ERROR must be continue or deny".into())),
-        };
-        let owned = |key| settings::plain(s, key).map(|v| v.map(str::to_owned));
-        Ok(Some(PermitSettings {
-            api_key: Secret::new(api_key),
-            project: owned("PERMIT_PROJECT")?,
-            environment: owned("PERMIT_ENVIRONMENT")?,
-            tenant: owned("PERMIT_TENANT")?.unwrap_or_else(|| "default".into()),
-            api_url,
-            mode,
-            role_map,
-            on_error,
-        }))
-    }
-
-    /// The Permit role keys for Auth0 role names, mapped or passed through, sorted and distinct;
-    /// and the names left out: unmapped, and not role keys themselves.
-    pub fn permit_roles(&self, auth0_roles: &[String]) -> (Vec<String>, Vec<String>) {
-        let mut roles = Vec::new();
-        let mut unmapped = Vec::new();
-        for name in auth0_roles {
-            match self.role_map.iter().find(|(from, _)| from == name) {
-                Some((_, to)) => roles.push(to.clone()),
-                None if is_role_key(name) => roles.push(name.clone()),
-                None if unmapped.contains(name) => {}
-                None => unmapped.push(name.clone()),
-            }
-        }
-        roles.sort_unstable();
-        roles.dedup();
-        (roles, unmapped)
-    }
-}
-
-/// Whether `s` can be a Permit role key: a slug of ASCII letters, digits, `-` and `_`.
-pub fn is_role_key(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn parse_role_map(json: &str) -> Result<Vec<(String, String)>> {
-    let invalid = || {
-        config(r#"PERMIT_ROLE_MAP must be a JSON object of role names to Permit role keys (letters, digits, '-' and '_'), e.g. {"Project Manager":"project-manager"}"#.into())
-    };
-    let map: settings::SettingMap = serde_json::from_str(json).map_err(|_| invalid())?;
-    map.into_entries()
-        .map(|(from, to)| match to {
-            SettingValue::Text(to) if is_role_key(&to) => Ok((from, to)),
-            _ => Err(invalid()),
-        })
-        .collect()
-}
+use crate::retry::{self, Deadline, Stage};
+use crate::settings::{path_segment, PermitSettings, Secret, SyncMode};
 
 /// Project and environment resolved from API keys (`GET /v2/api-key/scope`), for the life of the
 /// module instance. Keyed by a hash of the key: the key itself is not kept here.
@@ -245,8 +118,10 @@ pub struct Sync<'a, H: Host> {
     pub settings: &'a PermitSettings,
     /// Resolved scopes of this instance.
     pub scopes: &'a ScopeCache,
-    /// The login's time budget.
-    pub budget: Budget,
+    /// `HTTP_TIMEOUT_MS`.
+    pub timeout_ms: u32,
+    /// End of the login's budget.
+    pub deadline: Deadline,
 }
 
 impl<H: Host> std::fmt::Debug for Sync<'_, H> {
@@ -455,9 +330,17 @@ impl<H: Host> Sync<'_, H> {
             url: format!("{}{path}", self.settings.api_url.as_str()),
             authorization: Some(format!("Bearer {}", self.settings.api_key.expose())),
             json_body: body,
-            timeout_ms: self.budget.timeout_ms,
+            timeout_ms: self.timeout_ms,
         };
-        retry::send(self.host, request, self.budget, Stage::Permit, None).boxed_local()
+        retry::send(
+            self.host,
+            request,
+            self.timeout_ms,
+            self.deadline,
+            Stage::Permit,
+            None,
+        )
+        .boxed_local()
     }
 }
 
@@ -485,7 +368,9 @@ fn invalid_answer(method: &str, path: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorPolicy;
     use crate::settings::SettingMap;
+    use crate::settings::{is_role_key, SettingValue, Sources};
 
     fn read(pairs: &[(&str, &str)]) -> Result<Option<PermitSettings>> {
         let m: SettingMap = pairs
@@ -493,7 +378,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), SettingValue::from(*v)))
             .collect();
         PermitSettings::from_sources(&Sources {
-            secrets: Some(&m),
+            secrets: Some(m),
             ..Sources::default()
         })
     }

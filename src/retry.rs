@@ -39,16 +39,6 @@ impl Deadline {
     }
 }
 
-/// A login's time budget, one value for every client: each attempt's timeout, and the deadline
-/// of the whole login that bounds every attempt too.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Budget {
-    /// `HTTP_TIMEOUT_MS`: the longest one attempt may take.
-    pub timeout_ms: u32,
-    /// `DEADLINE_MS` after the login began.
-    pub deadline: Deadline,
-}
-
 /// Closed after a 429 until the rate limit's reset: while closed, requests through it fail at
 /// once with `rate_limited` instead of being sent. One per instance, for the Management API.
 #[derive(Debug, Default)]
@@ -210,19 +200,16 @@ pub fn rate_limit_wait(headers: &ResponseHeaders, now: f64) -> f64 {
 
 /// Sends `request` under the rules above. The answer is returned whatever its status (the caller
 /// knows what a 401 or 404 means for it); errors are timeouts, rate limiting and connection
-/// failures. Each attempt's timeout is the budget's or what is left of its deadline, if less.
+/// failures. Each attempt's timeout is `timeout_ms` or what is left of the deadline, if less.
 /// With a `gate`, nothing is sent while it is closed, and a 429 closes it until the reset.
 pub async fn send<H: Host>(
     host: &H,
     mut request: HttpRequest,
-    budget: Budget,
+    timeout_ms: u32,
+    deadline: Deadline,
     stage: Stage,
     gate: Option<&Gate>,
 ) -> Result<HttpResponse> {
-    let Budget {
-        timeout_ms,
-        deadline,
-    } = budget;
     let described = request.describe();
     let mut attempts = Attempts::default();
     loop {

@@ -14,15 +14,15 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use auth0_rbac_claims::cache;
+use auth0_rbac_claims::claims::TokenKind;
 use auth0_rbac_claims::event;
 use auth0_rbac_claims::host::{
     ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
-use auth0_rbac_claims::login::{post_login, Instance, Outcome, SettingsInput};
+use auth0_rbac_claims::login::{post_login, Instance, Outcome};
 use auth0_rbac_claims::permissions::{Permission, PermissionSet};
 use auth0_rbac_claims::settings::{
-    ManagementSettings, PermissionsSource, Secret, SettingMap, SettingValue, TenantOrigin,
-    TokenKind,
+    ManagementSettings, PermissionsSource, Secret, SettingMap, SettingValue, Sources, TenantOrigin,
 };
 use auth0_rbac_claims::Code;
 use futures_executor::LocalPool;
@@ -506,7 +506,7 @@ impl FakeApi {
 
 /// Settings for a login. `PERMISSIONS_TTL=0` unless a test sets it: most tests here pin how
 /// permissions are fetched, which the cache would skip; the cache has tests of its own.
-fn settings(extra: &[(&str, &str)]) -> SettingsInput {
+fn settings(extra: &[(&str, &str)]) -> Sources {
     let mut secrets: SettingMap = [
         ("CLAIM_NAMESPACE", NS),
         ("AUTH0_DOMAIN", "tenant.example.com"),
@@ -520,7 +520,7 @@ fn settings(extra: &[(&str, &str)]) -> SettingsInput {
     for (k, v) in extra {
         secrets.insert(k.to_string(), SettingValue::from(*v));
     }
-    SettingsInput {
+    Sources {
         secrets: Some(secrets),
         ..Default::default()
     }
@@ -539,7 +539,7 @@ fn run(
     host: &FakeHost,
     api: &FakeApi,
     store: &Instance,
-    input: &SettingsInput,
+    input: &Sources,
     event: event::Event,
 ) -> Outcome {
     futures_executor::block_on(post_login(host, api, store, input, Ok(event))).unwrap()

@@ -5,9 +5,9 @@
 // Test code: a panic here is a failed test, not a failed login.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use auth0_rbac_claims::claims::TokenKind;
 use auth0_rbac_claims::edge::{self, Api, JsApi, JsHost};
 use auth0_rbac_claims::host::{ActionApi, FetchError, Host, HttpRequest, Method};
-use auth0_rbac_claims::settings::TokenKind;
 use auth0_rbac_claims::{Code, Error};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;

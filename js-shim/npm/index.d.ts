@@ -21,6 +21,7 @@ export interface Settings {
   PERMIT_API_KEY?: string;
   PERMIT_API_URL?: string;
   PERMIT_PROJECT?: string;
+  PERMIT_ENVIRONMENT?: string;
   PERMIT_TENANT?: string;
   PERMIT_ROLE_MAP?: string;
   PERMIT_ON_ERROR?: 'continue' | 'deny';

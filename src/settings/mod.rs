@@ -1,189 +1,28 @@
 //! Settings: where they are read from, their defaults, and their validation.
 //!
-//! Every setting is a string read, in order of precedence, from options passed in code (npm form
-//! only), `event.configuration`, then `event.secrets`. Credentials (`AUTH0_CLIENT_ID`,
-//! `AUTH0_CLIENT_SECRET`, `PERMIT_API_KEY`) are read only from secrets or code options; found in
-//! `event.configuration`, where the dashboard shows them in clear, they are refused. An empty value
-//! counts as not set. Numbers and booleans given in code are accepted as their text.
+//! | module | what it holds |
+//! |---|---|
+//! | [`sources`] | the three sources (code options, `event.configuration`, `event.secrets`), precedence, the credential rule, [`Secret`] |
+//! | [`origin`] | the URL and host grammar: [`Namespace`], [`TenantOrigin`], reserved hosts, [`path_segment`] |
+//! | [`permit`] | Permit.io's settings ([`PermitSettings`]) |
+//! | [`keys`] | every key: name, aliases, credential or not, default, one line of doc |
 //!
-//! URLs are checked by a small strict parser rather than the `url` crate: the values are short,
-//! the rules are Auth0's (not WHATWG's), and the `url` crate's IDNA tables would more than double
-//! the WebAssembly inlined into the Action.
+//! This module puts them together into [`Settings`], one login's validated settings. Each module
+//! depends only on modules below it (`sources` and `origin` on nothing of the crate but the error
+//! type and the flat JSON reader), so no module of the crate imports one that imports it back.
 
-use std::fmt;
+pub mod keys;
+pub mod origin;
+pub mod permit;
+pub mod sources;
 
-use crate::error::{Code, Error, Result};
-use crate::json::{FlatObject, FlatValue};
-use crate::permit::PermitSettings;
+pub use origin::{is_loopback, path_segment, Namespace, TenantOrigin};
+pub use permit::{is_role_key, PermitSettings, SyncMode};
+pub use sources::{Kind, Secret, SettingMap, SettingValue, Sources};
 
-/// One setting value as read (see [`FlatValue`]).
-pub type SettingValue = FlatValue;
-
-/// The settings of one source, a JSON object (see [`FlatObject`]).
-pub type SettingMap = FlatObject;
-
-/// The three places settings come from, highest precedence first.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Sources<'a> {
-    /// Options passed in code (`postLogin(options)` in the npm form).
-    pub options: Option<&'a SettingMap>,
-    /// `event.configuration`.
-    pub configuration: Option<&'a SettingMap>,
-    /// `event.secrets`.
-    pub secrets: Option<&'a SettingMap>,
-}
-
-/// Whether a key holds a credential (read only from secrets or code options).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Plain,
-    Credential,
-}
-
-impl<'a> Sources<'a> {
-    /// The value of `key` (or one of its `aliases`), by precedence; `None` when unset or empty.
-    fn get(&self, key: &str, aliases: &[&str], kind: Kind) -> Result<Option<&'a str>> {
-        let names = std::iter::once(key).chain(aliases.iter().copied());
-        let layers = [
-            ("code options", self.options),
-            ("configuration", self.configuration),
-            ("secrets", self.secrets),
-        ];
-        for (layer, map) in layers {
-            let Some(map) = map else { continue };
-            for name in names.clone() {
-                match map.get(name) {
-                    None => continue,
-                    Some(SettingValue::NotText) => {
-                        return Err(config(format!(
-                            "{name} must be a string (found in {layer}); set it as text"
-                        )))
-                    }
-                    Some(SettingValue::Text(v)) if v.trim().is_empty() => continue,
-                    Some(SettingValue::Text(v)) => {
-                        if kind == Kind::Credential && layer == "configuration" {
-                            return Err(config(format!(
-                                "{name} is a credential: store it as an Action secret, not configuration"
-                            )));
-                        }
-                        return Ok(Some(v.trim()));
-                    }
-                }
-            }
-        }
-        Ok(None)
-    }
-}
-
-fn config(message: String) -> Error {
-    Error::new(Code::ConfigInvalid, message)
-}
-
-/// The two tokens a claim can go to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TokenKind {
-    /// The ID token (`api.idToken`).
-    Id,
-    /// The access token (`api.accessToken`).
-    Access,
-}
-
-impl TokenKind {
-    /// `id_token` or `access_token`, as in `ROLES_IN`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Id => "id_token",
-            TokenKind::Access => "access_token",
-        }
-    }
-}
-
-/// Which tokens a claim goes to (`ROLES_IN`, `PERMISSIONS_IN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Targets {
-    /// The claim goes into the ID token.
-    pub id_token: bool,
-    /// The claim goes into the access token.
-    pub access_token: bool,
-}
-
-impl Targets {
-    /// Both tokens (the default).
-    pub const BOTH: Targets = Targets {
-        id_token: true,
-        access_token: true,
-    };
-    /// Neither token (`none`).
-    pub const NONE: Targets = Targets {
-        id_token: false,
-        access_token: false,
-    };
-
-    /// Whether the claim goes into `token`.
-    pub fn contains(self, token: TokenKind) -> bool {
-        match token {
-            TokenKind::Id => self.id_token,
-            TokenKind::Access => self.access_token,
-        }
-    }
-
-    /// Whether the claim goes nowhere.
-    pub fn is_none(self) -> bool {
-        !self.id_token && !self.access_token
-    }
-
-    fn parse(key: &str, value: &str) -> Result<Targets> {
-        let items: Vec<String> = value
-            .split(',')
-            .map(|s| s.trim().to_ascii_lowercase())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let mut t = Targets::NONE;
-        for item in &items {
-            match item.as_str() {
-                "id_token" => t.id_token = true,
-                "access_token" => t.access_token = true,
-                "none" if items.len() == 1 => {}
-                _ => {
-                    return Err(config(format!(
-                        "{key} must be a comma list of id_token, access_token, or none alone"
-                    )))
-                }
-            }
-        }
-        Ok(t)
-    }
-}
-
-/// Whose permissions go into the ID token (`ID_TOKEN_APIS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ApiSelection {
-    /// The requested API (`event.resource_server`), or every API when none was requested. Default.
-    RequestedElseAll,
-    /// Every API (`*`).
-    All,
-    /// These API identifiers.
-    List(Vec<String>),
-}
-
-/// What a failure does to the login (`ON_ERROR`, `PERMIT_ON_ERROR`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorPolicy {
-    /// `api.access.deny` with a generic reason carrying the code.
-    Deny,
-    /// Log the code and issue the tokens without the failed claims.
-    Continue,
-}
-
-impl ErrorPolicy {
-    fn parse(key: &str, value: &str) -> Result<ErrorPolicy> {
-        match value.to_ascii_lowercase().as_str() {
-            "deny" => Ok(ErrorPolicy::Deny),
-            "continue" => Ok(ErrorPolicy::Continue),
-            _ => Err(config(format!("{key} must be deny or continue"))),
-        }
-    }
-}
+use crate::claims::Targets;
+use crate::error::{Code, Error, ErrorPolicy, Result};
+use crate::permissions::ApiSelection;
 
 /// Where a login's permissions come from (`PERMISSIONS_SOURCE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,265 +64,6 @@ pub const MAX_PERMISSIONS_TTL_S: u32 = 900;
 pub const DEFAULT_PERMISSIONS_STALE_MAX_S: u32 = 86_400;
 /// Largest `PERMISSIONS_STALE_MAX`: 30 days, Auth0's longest access-token lifetime.
 pub const MAX_PERMISSIONS_STALE_MAX_S: u32 = 2_592_000;
-
-/// A secret string: compared and used, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-/// A validated claim namespace: an http(s) URL or a URN, without a trailing `/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Namespace(String);
-
-impl Namespace {
-    /// Validates a namespace. The error text says why it is refused.
-    ///
-    /// ```
-    /// use auth0_rbac_claims::settings::Namespace;
-    /// assert_eq!(Namespace::parse("https://myapp.example.com/").unwrap().as_str(), "https://myapp.example.com");
-    /// assert!(Namespace::parse("https://login.auth0.com").is_err());
-    /// ```
-    pub fn parse(value: &str) -> std::result::Result<Namespace, String> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err("it is empty".into());
-        }
-        if !value.is_ascii() {
-            return Err("it must be ASCII (write non-ASCII hosts in punycode)".into());
-        }
-        let lower = value.to_ascii_lowercase();
-        if lower.starts_with("urn:") {
-            return parse_urn(value).map(Namespace);
-        }
-        let Some((_, rest)) = split_scheme(value) else {
-            return Err("it is neither an http(s) URL nor a URN".into());
-        };
-        if rest.contains(['?', '#']) {
-            return Err("it must not have a query or fragment".into());
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, ""),
-        };
-        let host = parse_authority(authority)?;
-        if let Some(owner) = reserved_host(&host) {
-            return Err(format!("{owner} and its subdomains belong to Auth0"));
-        }
-        if let Some(bad) = path.chars().find(|c| !is_path_char(*c)) {
-            return Err(format!("its path has the character '{bad}'"));
-        }
-        if path.contains("//") {
-            return Err("its path has an empty segment (//)".into());
-        }
-        Ok(Namespace(value.trim_end_matches('/').to_owned()))
-    }
-
-    /// The namespace as written (no trailing `/`).
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The full claim name for `leaf`: `<namespace>/<leaf>`.
-    pub fn claim(&self, leaf: &str) -> String {
-        format!("{}/{}", self.0, leaf)
-    }
-}
-
-/// Splits `http://` or `https://` off (case-insensitively), returning `(https?, rest)`.
-fn split_scheme(value: &str) -> Option<(bool, &str)> {
-    let lower = value.get(..8).unwrap_or(value).to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        value.get(8..).map(|rest| (true, rest))
-    } else if lower.starts_with("http://") {
-        value.get(7..).map(|rest| (false, rest))
-    } else {
-        None
-    }
-}
-
-fn is_path_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%".contains(c)
-}
-
-/// Checks `host[:port]` and returns the host, lowercased.
-fn parse_authority(authority: &str) -> std::result::Result<String, String> {
-    if authority.is_empty() {
-        return Err("it has no host".into());
-    }
-    if authority.contains('@') {
-        return Err("it must not contain user information (@)".into());
-    }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let end = rest.find(']').ok_or("its IPv6 host lacks ]")?;
-        let (inner, after) = rest.split_at(end);
-        if inner.is_empty() || !inner.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
-            return Err("its IPv6 host is malformed".into());
-        }
-        let after = after.get(1..).unwrap_or_default();
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or("junk after its IPv6 host")?),
-        };
-        (format!("[{}]", inner.to_ascii_lowercase()), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
-            None => (authority.to_ascii_lowercase(), None),
-        }
-    };
-    if let Some(port) = port {
-        let ok = !port.is_empty()
-            && port.len() <= 5
-            && port.chars().all(|c| c.is_ascii_digit())
-            && port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p));
-        if !ok {
-            return Err("its port is not a number from 1 to 65535".into());
-        }
-    }
-    if !host.starts_with('[') {
-        check_hostname(&host)?;
-    }
-    Ok(host)
-}
-
-fn check_hostname(host: &str) -> std::result::Result<(), String> {
-    if host.len() > 253 {
-        return Err("its host is longer than 253 characters".into());
-    }
-    for label in host.split('.') {
-        let ok = (1..=63).contains(&label.len())
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            && !label.starts_with('-')
-            && !label.ends_with('-');
-        if !ok {
-            return Err(format!("its host {host} is not a valid host name"));
-        }
-    }
-    Ok(())
-}
-
-/// The Auth0-owned domain `host` falls under, if any.
-fn reserved_host(host: &str) -> Option<&'static str> {
-    ["auth0.com", "webtask.io", "webtask.run"]
-        .into_iter()
-        .find(|d| host == *d || host.strip_suffix(d).is_some_and(|p| p.ends_with('.')))
-}
-
-fn parse_urn(value: &str) -> std::result::Result<String, String> {
-    // urn:<NID>:<NSS> (RFC 8141): NID 2–32 letters, digits or '-', starting and ending alphanumeric.
-    let rest = value.get(4..).unwrap_or_default();
-    let (nid, nss) = rest.split_once(':').unwrap_or((rest, ""));
-    if nid.eq_ignore_ascii_case("auth0") {
-        return Err("urn:auth0 is reserved by Auth0".into());
-    }
-    let nid_ok = (2..=32).contains(&nid.len())
-        && nid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !nid.starts_with('-')
-        && !nid.ends_with('-');
-    if !nid_ok {
-        return Err("its URN namespace identifier must be 2–32 letters, digits or '-'".into());
-    }
-    let nss = nss.trim_end_matches(['/', ':']);
-    if nss.is_empty() {
-        return Err("its URN has nothing after the namespace identifier (urn:<nid>:<name>)".into());
-    }
-    if let Some(bad) = nss.chars().find(|c| !is_path_char(*c)) {
-        return Err(format!("its URN has the character '{bad}'"));
-    }
-    Ok(value.trim_end_matches(['/', ':']).to_owned())
-}
-
-/// The tenant the Management API is called on: `scheme://host[:port]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantOrigin(String);
-
-impl TenantOrigin {
-    /// Parses `AUTH0_DOMAIN`: a bare host means `https://host`; `http://` only for loopback hosts.
-    ///
-    /// ```
-    /// use auth0_rbac_claims::settings::TenantOrigin;
-    /// let o = TenantOrigin::parse("dev-abc.us.auth0.com").unwrap();
-    /// assert_eq!(o.management_audience(), "https://dev-abc.us.auth0.com/api/v2/");
-    /// assert!(TenantOrigin::parse("http://dev-abc.us.auth0.com").is_err());
-    /// assert!(TenantOrigin::parse("http://127.0.0.1:4010").is_ok());
-    /// ```
-    pub fn parse(value: &str) -> std::result::Result<TenantOrigin, String> {
-        let value = value.trim();
-        let (https, rest) = split_scheme(value).unwrap_or((true, value));
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.contains(['/', '?', '#']) {
-            return Err("it must be a domain only, without a path".into());
-        }
-        let host = parse_authority(authority)?;
-        if !https && !is_loopback(&host) {
-            return Err(
-                "http:// is allowed only for loopback hosts (local runs); use https".into(),
-            );
-        }
-        let port = authority
-            .rsplit_once(':')
-            .filter(|(_, p)| !p.contains(']'))
-            .map(|(_, p)| p);
-        let scheme = if https { "https" } else { "http" };
-        Ok(TenantOrigin(match port {
-            Some(p) => format!("{scheme}://{host}:{p}"),
-            None => format!("{scheme}://{host}"),
-        }))
-    }
-
-    /// `scheme://host[:port]`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The Management API audience, `https://<domain>/api/v2/`.
-    pub fn management_audience(&self) -> String {
-        format!("{}/api/v2/", self.0)
-    }
-}
-
-/// Whether `host` (lowercase) is a loopback host.
-pub fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host == "[::1]"
-        || host
-            .strip_prefix("127.")
-            .is_some_and(|r| r.split('.').count() == 3)
-}
-
-/// Parses an `http(s)://` base URL that allows plain http only on loopback (`PERMIT_API_URL`).
-pub(crate) fn parse_base_url(key: &str, value: &str) -> Result<TenantOrigin> {
-    if split_scheme(value).is_none() {
-        return Err(config(format!("{key} must start with https://")));
-    }
-    TenantOrigin::parse(value).map_err(|why| config(format!("{key} is invalid: {why}")))
-}
-
-/// Reads a plain (non-credential) setting, for other modules' settings.
-pub(crate) fn plain<'a>(s: &Sources<'a>, key: &str) -> Result<Option<&'a str>> {
-    s.get(key, &[], Kind::Plain)
-}
-
-/// Reads a credential setting (refused in `event.configuration`).
-pub(crate) fn credential<'a>(s: &Sources<'a>, key: &str) -> Result<Option<&'a str>> {
-    s.get(key, &[], Kind::Credential)
-}
 
 /// M2M credentials and tenant for the Management API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -539,7 +119,7 @@ pub const AUTH0_CLAIMS_LIMIT: usize = 100_000;
 impl Settings {
     /// Reads the error policy alone, so that even a configuration error follows it. An invalid
     /// `ON_ERROR` falls back to `deny` (and is reported by [`Settings::from_sources`]).
-    pub fn error_policy(sources: &Sources<'_>) -> ErrorPolicy {
+    pub fn error_policy(sources: &Sources) -> ErrorPolicy {
         sources
             .get("ON_ERROR", &[], Kind::Plain)
             .ok()
@@ -550,7 +130,7 @@ impl Settings {
 
     /// Reads and validates every setting. The first problem found is returned as
     /// `config_invalid` (or `credentials_missing`) with a message naming the key and the fix.
-    pub fn from_sources(sources: &Sources<'_>) -> Result<Settings> {
+    pub fn from_sources(sources: &Sources) -> Result<Settings> {
         let s = sources;
         let on_error = match s.get("ON_ERROR", &[], Kind::Plain)? {
             Some(v) => ErrorPolicy::parse("ON_ERROR", v)?,
@@ -558,13 +138,13 @@ impl Settings {
         };
         let namespace = match s.get("CLAIM_NAMESPACE", &[], Kind::Plain)? {
             None => {
-                return Err(config(
+                return Err(Error::config(
                     "CLAIM_NAMESPACE is not set: add the secret CLAIM_NAMESPACE, e.g. https://myapp.example.com"
                         .into(),
                 ))
             }
             Some(v) => Namespace::parse(v).map_err(|why| {
-                config(format!(
+                Error::config(format!(
                     "CLAIM_NAMESPACE is refused: {why}; use an http(s) URL or URN you own, e.g. https://myapp.example.com"
                 ))
             })?,
@@ -588,7 +168,7 @@ impl Settings {
                     .map(str::to_owned)
                     .collect();
                 if list.iter().any(|a| a == "*") {
-                    return Err(config(
+                    return Err(Error::config(
                         "ID_TOKEN_APIS: * means every API and cannot be combined with identifiers"
                             .into(),
                     ));
@@ -596,10 +176,9 @@ impl Settings {
                 ApiSelection::List(list)
             }
         };
-        let http_timeout_ms = number(s, "HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS, 100, 10_000)?;
-        let deadline_ms = number(s, "DEADLINE_MS", DEFAULT_DEADLINE_MS, 500, 20_000)?;
-        let max_claims_bytes = number(
-            s,
+        let http_timeout_ms = s.number("HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS, 100, 10_000)?;
+        let deadline_ms = s.number("DEADLINE_MS", DEFAULT_DEADLINE_MS, 500, 20_000)?;
+        let max_claims_bytes = s.number(
             "MAX_CLAIMS_BYTES",
             AUTH0_CLAIMS_LIMIT as u32,
             1,
@@ -610,7 +189,11 @@ impl Settings {
             Some(v) => match v.to_ascii_lowercase().as_str() {
                 "user" => PermissionsSource::User,
                 "roles" => PermissionsSource::Roles,
-                _ => return Err(config("PERMISSIONS_SOURCE must be user or roles".into())),
+                _ => {
+                    return Err(Error::config(
+                        "PERMISSIONS_SOURCE must be user or roles".into(),
+                    ))
+                }
             },
         };
         let effective = match s.get("PERMISSIONS_ENDPOINT", &[], Kind::Plain)? {
@@ -618,24 +201,22 @@ impl Settings {
             Some(v) if v.eq_ignore_ascii_case("user") => false,
             Some(v) if v.eq_ignore_ascii_case("effective") => true,
             Some(_) => {
-                return Err(config(
+                return Err(Error::config(
                     "PERMISSIONS_ENDPOINT must be user or effective".into(),
                 ))
             }
         };
         if effective && id_token_apis == ApiSelection::All {
-            return Err(config("ID_TOKEN_APIS=* cannot be read with PERMISSIONS_ENDPOINT=effective, which reads one API at a time: list the APIs".into()));
+            return Err(Error::config("ID_TOKEN_APIS=* cannot be read with PERMISSIONS_ENDPOINT=effective, which reads one API at a time: list the APIs".into()));
         }
         let freshness = Freshness {
-            ttl_s: number(
-                s,
+            ttl_s: s.number(
                 "PERMISSIONS_TTL",
                 DEFAULT_PERMISSIONS_TTL_S,
                 0,
                 MAX_PERMISSIONS_TTL_S,
             )?,
-            stale_max_s: number(
-                s,
+            stale_max_s: s.number(
                 "PERMISSIONS_STALE_MAX",
                 DEFAULT_PERMISSIONS_STALE_MAX_S,
                 0,
@@ -666,7 +247,7 @@ impl Settings {
     }
 }
 
-fn management(s: &Sources<'_>) -> Result<ManagementSettings> {
+fn management(s: &Sources) -> Result<ManagementSettings> {
     let domain = s.get("AUTH0_DOMAIN", &["domain"], Kind::Plain)?;
     let client_id = s.get("AUTH0_CLIENT_ID", &["clientId"], Kind::Credential)?;
     let client_secret = s.get("AUTH0_CLIENT_SECRET", &["clientSecret"], Kind::Credential)?;
@@ -681,7 +262,7 @@ fn management(s: &Sources<'_>) -> Result<ManagementSettings> {
     match (domain, client_id, client_secret) {
         (Some(domain), Some(client_id), Some(secret)) => {
             let origin = TenantOrigin::parse(domain).map_err(|why| {
-                config(format!(
+                Error::config(format!(
                     "AUTH0_DOMAIN is invalid: {why}; use the canonical tenant domain, e.g. dev-abc.us.auth0.com"
                 ))
             })?;
@@ -701,18 +282,6 @@ fn management(s: &Sources<'_>) -> Result<ManagementSettings> {
     }
 }
 
-fn number(s: &Sources<'_>, key: &str, default: u32, min: u32, max: u32) -> Result<u32> {
-    match s.get(key, &[], Kind::Plain)? {
-        None => Ok(default),
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(config(format!(
-                "{key} must be a whole number from {min} to {max}"
-            ))),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -727,7 +296,7 @@ mod tests {
     fn from_secrets(pairs: &[(&str, &str)]) -> Result<Settings> {
         let m = map(pairs);
         Settings::from_sources(&Sources {
-            secrets: Some(&m),
+            secrets: Some(m.clone()),
             ..Sources::default()
         })
     }
@@ -921,9 +490,9 @@ mod tests {
             ("clientSecret", "alias-secret"),
         ]);
         let s = Settings::from_sources(&Sources {
-            options: Some(&options),
-            configuration: Some(&configuration),
-            secrets: Some(&secrets),
+            options: Some(options.clone()),
+            configuration: Some(configuration.clone()),
+            secrets: Some(secrets.clone()),
         })
         .unwrap();
         assert_eq!(
@@ -957,7 +526,7 @@ mod tests {
             ("AUTH0_CLIENT_SECRET", "s"),
         ]);
         let s = Settings::from_sources(&Sources {
-            secrets: Some(&secrets),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         })
         .unwrap();
@@ -971,8 +540,8 @@ mod tests {
         let configuration = map(&[("AUTH0_CLIENT_SECRET", "top-secret-value")]);
         let secrets = map(&[("CLAIM_NAMESPACE", "https://a.example.com")]);
         let e = Settings::from_sources(&Sources {
-            configuration: Some(&configuration),
-            secrets: Some(&secrets),
+            configuration: Some(configuration.clone()),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         })
         .unwrap_err();
@@ -1044,13 +613,13 @@ mod tests {
         secrets.insert("SOMETHING_ELSE".into(), SettingValue::NotText);
         secrets.insert("PERMISSIONS_IN".into(), SettingValue::from("none"));
         assert!(Settings::from_sources(&Sources {
-            secrets: Some(&secrets),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         })
         .is_ok());
         secrets.insert("ROLES_IN".into(), SettingValue::NotText);
         let e = Settings::from_sources(&Sources {
-            secrets: Some(&secrets),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         })
         .unwrap_err();
@@ -1061,13 +630,13 @@ mod tests {
     fn error_policy_is_readable_even_when_other_settings_are_broken() {
         let secrets = map(&[("ON_ERROR", "continue"), ("CLAIM_NAMESPACE", "bad")]);
         let sources = Sources {
-            secrets: Some(&secrets),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         };
         assert_eq!(Settings::error_policy(&sources), ErrorPolicy::Continue);
         let secrets = map(&[("ON_ERROR", "maybe")]);
         let sources = Sources {
-            secrets: Some(&secrets),
+            secrets: Some(secrets.clone()),
             ..Sources::default()
         };
         assert_eq!(Settings::error_policy(&sources), ErrorPolicy::Deny);
