@@ -43,7 +43,10 @@ test.before(async () => {
   packageDir = path.join(app, 'node_modules', 'auth0-rbac-claims');
   tenant = await startMockTenant();
 });
-test.after(() => tenant?.close());
+test.after(async () => {
+  await tenant?.close();
+  for (const dir of [app, toolsApp]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 // Auth0 resolves an Action's npm dependencies; the rest is built-ins only.
 function withPackage(name) {
