@@ -3,11 +3,13 @@
 #
 #   ./build.sh            build, then run the Action locally against the built-in mock tenant
 #   ./build.sh build      build dist/action.js (single file), dist/action-js-fallback.js (no
-#                         WebAssembly) and dist/npm/ (package form)
+#                         WebAssembly), dist/npm/ (the runtime package) and dist/tools/ (the
+#                         tools package: npx auth0-rbac-claims-tools run|serve|token|doctor|…)
 #   ./build.sh test       every check and test: fmt, clippy (host + wasm32), cargo test,
 #                         wasm-bindgen-test in Node, node:test suites against dist/ on Node 20
 #                         and Node 22 (pinned npm package), in each of the three ways the
-#                         sandbox loads an Action (production, test-loader, context)
+#                         sandbox loads an Action (production, test-loader, context), both npm
+#                         packages packed and installed offline, cargo package
 #   ./build.sh demo       run the Action for each seeded user of the mock tenant
 #   ./build.sh cli ARGS   the local tool (node js-shim/local/cli.js ARGS): run, serve, deploy, export, token
 #   ./build.sh bench      benchmarks side by side with the forum snippet; rewrites BENCHMARKS.md
@@ -183,7 +185,7 @@ source_revision() {
 }
 
 bundle() {
-  step "bundle dist/action.js and dist/npm/"
+  step "bundle dist/action.js, dist/npm/ (runtime package) and dist/tools/ (tools package)"
   rm -rf dist
   node js-shim/bundle.js "$(crate_version)" dist "$OUT" "$(source_revision)"
 }
@@ -200,6 +202,15 @@ report_sizes() {
   printf '%-22s %9d %9d   (no WebAssembly; fits the limit: %s)\n' "$fallback" "$(wc -c <"$fallback")" "$(gzip -9c "$fallback" | wc -c)" "$fits"
   [ "$size" -le "$SIZE_LIMIT" ] || die "dist/action.js is $size bytes, over Auth0's $SIZE_LIMIT-byte source limit"
   printf '\nsha256 of dist/action.js: %s\n' "$(sha256sum "$action" | cut -d' ' -f1)"
+  report_packages
+}
+
+# The npm packages as `npm pack` makes them (nothing is written): packed and unpacked bytes.
+report_packages() {
+  printf '\n%-26s %9s %9s %6s\n' "npm package" "packed" "unpacked" "files"
+  npm pack --dry-run --json ./dist/npm ./dist/tools 2>/dev/null | node -e '
+    for (const p of JSON.parse(require("fs").readFileSync(0, "utf8")))
+      console.log(`${p.name.padEnd(26)} ${String(p.size).padStart(9)} ${String(p.unpackedSize).padStart(9)} ${String(p.entryCount).padStart(6)}`);'
 }
 
 # verify FILE…: rebuild from this checkout and compare each FILE with the new dist/action.js,
@@ -261,6 +272,14 @@ test_all() {
   cargo test --quiet
   step "cargo doc: the crate's documentation builds without a warning"
   RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+  step "cargo package (offline): the crate packages with its metadata, and builds from the package"
+  local packaged
+  packaged=$(cargo package --offline --allow-dirty 2>&1) || die "cargo package failed: $packaged"
+  # The one expected warning: the fuzz regression test's inputs live in the fuzz package (Cargo.toml).
+  if grep '^warning' <<<"$packaged" | grep -qv 'ignoring test `fuzz_regressions`'; then
+    die "cargo package warns: $(grep '^warning' <<<"$packaged")"
+  fi
+  grep -E '^ +Packaged ' <<<"$packaged"
   step "a Rust backend can use the claim reader without any JS/WebAssembly crate"
   cargo build --quiet --no-default-features --lib
   if cargo tree --no-default-features --target "$TARGET" -e normal | grep -qE 'wasm-bindgen|js-sys|web-sys'; then

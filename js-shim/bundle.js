@@ -3,8 +3,10 @@
 //   dist/action.js              one CommonJS file, the .wasm inlined (brotli + basE91), Node built-ins only
 //   dist/action-js-fallback.js  the same Action with the module translated to JavaScript (wasm2js),
 //                               for runtimes that refuse to compile WebAssembly
-//   dist/npm/                   the package: index.js, index.d.ts, package.json, the .wasm, and the
-//                               translated module (translated.js), used only if compiling fails
+//   dist/npm/                   the runtime package: index.js, index.d.ts, the .wasm (brotli), the
+//                               translated module (translated.js), used only if compiling fails,
+//                               package.json, README.md (from README.md's marked sections), CHANGELOG.md
+//   dist/tools/                 the tools package (packages.js): js-shim/local as it is, and action.js
 // Usage: node js-shim/bundle.js <version> <dist-dir> <build-dir> [<source revision>]
 //   <build-dir>/{action,npm,mvp}/bindgen/auth0_rbac_claims.js   wasm-bindgen glue of each module
 //   <build-dir>/{action,npm}/auth0_rbac_claims_opt.wasm         the optimised modules
@@ -18,6 +20,7 @@ const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
 const { base91Encode } = require('./base91.js');
 const { shortenNames } = require('./short-names.js');
+const { writeRuntimePackage, writeToolsPackage } = require('./packages.js');
 
 const [version, distDir, buildDir, revision = 'unknown'] = process.argv.slice(2);
 if (!buildDir) {
@@ -190,6 +193,16 @@ async function minify(source, passes = 3) {
   return result.code;
 }
 
+function brotli(bytes) {
+  return zlib.brotliCompressSync(bytes, {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
+      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
+}
+
 async function main() {
   const shim = read(path.join(here, 'shim.js'));
   const base91 = read(path.join(here, 'base91.js')).split('// --- build side')[0];
@@ -203,13 +216,7 @@ async function main() {
   // Imports and glue-only exports renamed a, b, … in the module and its glue (short-names.js).
   const short = shortenNames(fs.readFileSync(built('action', `${CRATE}_opt.wasm`)), read(built('action', `bindgen/${CRATE}.js`)));
   const wasm = short.wasm;
-  const compressed = zlib.brotliCompressSync(wasm, {
-    params: {
-      [zlib.constants.BROTLI_PARAM_QUALITY]: 11,
-      [zlib.constants.BROTLI_PARAM_LGWIN]: 24,
-      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: wasm.length,
-    },
-  });
+  const compressed = brotli(wasm);
   const action = await minify(
     [
       banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)', wasm),
@@ -244,15 +251,21 @@ async function main() {
   );
   fs.writeFileSync(path.join(distDir, 'action-js-fallback.js'), fallback);
 
-  // dist/npm — not size-bound: left readable for whoever debugs it in node_modules. The
-  // translated module is a separate file, loaded only when compiling the .wasm is refused.
+  // dist/npm — installed by every Action and backend that lists it, so kept small (unpacked at
+  // most 600 KB, checked by wasm-tests/node/npm.test.js): the module brotli-compressed (a third
+  // of its size; unpacked once per instance in about a millisecond), index.js and the
+  // translation minified. The translated module is a separate file, loaded only when compiling
+  // the .wasm is refused.
   const npmDir = path.join(distDir, 'npm');
-  const wasmName = `${CRATE}_bg.wasm`;
-  fs.writeFileSync(path.join(npmDir, 'translated.js'), `${banner('module translated to JavaScript')}\n'use strict';\n${translated}\nmodule.exports = createTranslatedModule;\n`);
+  const wasmName = `${CRATE}_bg.wasm.br`;
+  fs.writeFileSync(
+    path.join(npmDir, 'translated.js'),
+    await minify(`${banner('module translated to JavaScript')}\n'use strict';\n${translated}\nmodule.exports = createTranslatedModule;\n`, 1),
+  );
   const npmIndex = [
     banner('npm package form'),
     "'use strict';",
-    `function loadWasm() { return require('fs').readFileSync(require('path').join(__dirname, '${wasmName}')); }`,
+    `function loadWasm() { return require('zlib').brotliDecompressSync(require('fs').readFileSync(require('path').join(__dirname, '${wasmName}'))); }`,
     "function loadTranslatedModule() { return require('./translated.js'); }",
     bindingsFactory(read(built('npm', `bindgen/${CRATE}.js`)), 'createBindings'),
     translatedGlue,
@@ -263,13 +276,12 @@ async function main() {
     shim,
     read(path.join(here, 'npm', 'exports.js')),
   ].join('\n');
-  fs.writeFileSync(path.join(npmDir, 'index.js'), npmIndex);
-  fs.copyFileSync(built('npm', `${CRATE}_opt.wasm`), path.join(npmDir, wasmName));
+  fs.writeFileSync(path.join(npmDir, 'index.js'), await minify(npmIndex));
+  fs.writeFileSync(path.join(npmDir, wasmName), brotli(fs.readFileSync(built('npm', `${CRATE}_opt.wasm`))));
   fs.copyFileSync(path.join(here, 'npm', 'index.d.ts'), path.join(npmDir, 'index.d.ts'));
-  const pkg = JSON.parse(read(path.join(here, 'npm', 'package.json')));
-  pkg.version = version;
-  fs.writeFileSync(path.join(npmDir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
-  fs.copyFileSync(path.join(here, 'npm', 'README.md'), path.join(npmDir, 'README.md'));
+  const readme = read(path.join(here, '..', 'README.md'));
+  writeRuntimePackage({ npmDir, version, readme });
+  writeToolsPackage({ distDir, version, readme });
 
   checkHandlers([
     path.join(distDir, 'action.js'),

@@ -16,7 +16,12 @@ const DEFAULT_NAMESPACE = 'https://myapp.example.com';
 const DEFAULT_NAME = 'auth0-rbac-claims';
 const ACTION_SECRETS = ['CLAIM_NAMESPACE', 'AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'];
 
-const HELP = `usage: node js-shim/local/cli.js <command> [options]   (or ./build.sh cli <command> …)
+// The same file runs in a clone of the repository and installed from the tools package.
+const USAGE = fs.existsSync(path.join(__dirname, '..', '..', 'build.sh'))
+  ? 'node js-shim/local/cli.js <command> [options]   (or ./build.sh cli <command> …)'
+  : 'auth0-rbac-claims-tools <command> [options]   (npx auth0-rbac-claims-tools … in a project that installed it)';
+
+const HELP = `usage: ${USAGE}
 
 commands
   run       run the Action for one login and show, per token, the claims, their bytes against the
