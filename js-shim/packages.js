@@ -116,7 +116,7 @@ function packageJson(name, version, template, rest = {}) {
   };
 }
 
-/** dist/npm's package.json, README.md and CHANGELOG.md (its code is bundle.js's). */
+/** dist/npm's package.json, README.md, CHANGELOG.md and LICENSE (its code is bundle.js's). */
 function writeRuntimePackage({ npmDir, version, readme }) {
   const template = JSON.parse(fs.readFileSync(path.join(__dirname, 'npm', 'package.json'), 'utf8'));
   const pkg = packageJson(RUNTIME_NAME, version, template);
@@ -126,6 +126,7 @@ function writeRuntimePackage({ npmDir, version, readme }) {
     packageReadme({ readme, template: fs.readFileSync(path.join(__dirname, 'npm', 'README.md'), 'utf8'), files: pkg.files }),
   );
   fs.copyFileSync(path.join(ROOT, 'CHANGELOG.md'), path.join(npmDir, 'CHANGELOG.md'));
+  fs.copyFileSync(path.join(ROOT, 'LICENSE'), path.join(npmDir, 'LICENSE'));
 }
 
 /**
@@ -147,7 +148,7 @@ function writeToolsPackage({ distDir, version, readme }) {
   const template = JSON.parse(fs.readFileSync(path.join(__dirname, 'tools', 'package.json'), 'utf8'));
   const pkg = packageJson(TOOLS_NAME, version, template, {
     bin: { [TOOLS_NAME]: TOOLS_ENTRY },
-    files: [...files, 'dist/action.js', 'CHANGELOG.md'],
+    files: [...files, 'dist/action.js', 'CHANGELOG.md', 'LICENSE'],
     dependencies: Object.fromEntries(Object.keys(template.dependencies).map((name) => {
       if (!dev[name]) throw new Error(`js-shim/tools/package.json: ${name} is not pinned in package.json`);
       return [name, dev[name]];
@@ -164,6 +165,7 @@ function writeToolsPackage({ distDir, version, readme }) {
     }),
   );
   fs.copyFileSync(path.join(ROOT, 'CHANGELOG.md'), path.join(toolsDir, 'CHANGELOG.md'));
+  fs.copyFileSync(path.join(ROOT, 'LICENSE'), path.join(toolsDir, 'LICENSE'));
 }
 
 module.exports = {

@@ -57,7 +57,7 @@ const secrets = () => ({ AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clien
 
 test('the tarball holds the package files, types and the .wasm', () => {
   const files = fs.readdirSync(packageDir).sort();
-  assert.deepEqual(files, ['CHANGELOG.md', 'README.md', 'auth0_rbac_claims_bg.wasm.br', 'index.d.ts', 'index.js', 'package.json', 'translated.js']);
+  assert.deepEqual(files, ['CHANGELOG.md', 'LICENSE', 'README.md', 'auth0_rbac_claims_bg.wasm.br', 'index.d.ts', 'index.js', 'package.json', 'translated.js']);
   const pkg = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
   assert.deepEqual([pkg.name, pkg.main, pkg.types], ['auth0-rbac-claims', 'index.js', 'index.d.ts']);
   assert.deepEqual(pkg.exports, { '.': { types: './index.d.ts', default: './index.js' }, './package.json': './package.json' });
