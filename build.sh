@@ -11,7 +11,7 @@
 #                         sandbox loads an Action (production, test-loader, context), both npm
 #                         packages packed and installed offline, cargo package
 #   ./build.sh demo       run the Action for each seeded user of the mock tenant
-#   ./build.sh cli ARGS   the local tool (node js-shim/local/cli.js ARGS): run, serve, deploy, export, token
+#   ./build.sh cli ARGS   the local tool (node local/cli.js ARGS): run, serve, deploy, export, token
 #   ./build.sh bench      benchmarks side by side with the forum snippet; rewrites BENCHMARKS.md
 #   ./build.sh verify F…  rebuild this checkout and compare each file F (a dist/action.js) with it
 #   ./build.sh fuzz [S]   every fuzz target for S seconds each (default 60)
@@ -117,7 +117,7 @@ bindgen() {
   "$WASM_BINDGEN" --target no-modules --no-typescript --out-dir "$OUT/$variant/bindgen" \
     "$OUT/$variant/$TARGET/release/$CRATE.wasm"
   # Code that can never run but that keeps ~8 KB alive (core's float formatting): see the script.
-  node js-shim/snip.js "$OUT/$variant/bindgen/${CRATE}_bg.wasm"
+  node build-tools/snip.js "$OUT/$variant/bindgen/${CRATE}_bg.wasm"
 }
 
 # --low-memory-unused (below) is sound only while nothing but the stack's last KiB lies below
@@ -187,7 +187,7 @@ source_revision() {
 bundle() {
   step "bundle dist/action.js, dist/npm/ (runtime package) and dist/tools/ (tools package)"
   rm -rf dist
-  node js-shim/bundle.js "$(crate_version)" dist "$OUT" "$(source_revision)"
+  node build-tools/bundle.js "$(crate_version)" dist "$OUT" "$(source_revision)"
 }
 
 report_sizes() {
@@ -297,12 +297,12 @@ test_all() {
   for runtime in node "$node22"; do
     for shape in production test-loader context; do
       step "node:test suites against dist/ on Node $("$runtime" --version), loaded as Auth0 does ($shape shape)"
-      AUTH0_RBAC_CLAIMS_SHAPE=$shape "$runtime" --test --test-reporter="$reporter" wasm-tests/node/*.test.js
+      AUTH0_RBAC_CLAIMS_SHAPE=$shape "$runtime" --test --test-reporter="$reporter" e2e/*.test.js
       reporter=dot # the first run (Node 20, production) lists every test and the storm's counts
       step "the same on dist/action-js-fallback.js, where WebAssembly is refused ($shape shape; Node $("$runtime" --version))"
       AUTH0_RBAC_CLAIMS_SHAPE=$shape AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js AUTH0_RBAC_CLAIMS_NO_WASM=1 \
-        "$runtime" --test --test-reporter=dot wasm-tests/node/action.test.js wasm-tests/node/permissions.test.js \
-        wasm-tests/node/permit.test.js wasm-tests/node/limits.test.js wasm-tests/node/cache.test.js
+        "$runtime" --test --test-reporter=dot e2e/action.test.js e2e/permissions.test.js \
+        e2e/permit.test.js e2e/limits.test.js e2e/cache.test.js
     done
   done
   step "./build.sh verify: the same revision builds the same bytes; a file one byte off is refused"
@@ -346,7 +346,7 @@ fuzz() {
 demo() {
   [ -f dist/action.js ] || build
   step "demo: the Action against the built-in mock tenant"
-  node js-shim/local/demo.js
+  node local/demo.js
 }
 
 case "${1:-}" in
@@ -366,7 +366,7 @@ verify)
 cli)
   shift
   [ -f dist/action.js ] || build
-  node js-shim/local/cli.js "$@"
+  node local/cli.js "$@"
   ;;
 *) die "unknown command '$1' (use: build, test, demo, cli, bench, fuzz, verify)" ;;
 esac

@@ -5,7 +5,7 @@
 // Prints {ms, delivered, requests: Management API requests made by the timed logins}.
 'use strict';
 
-const { loadAction, builtinsOnly, createApi, createCache, makeEvent } = require('../js-shim/local/sandbox');
+const { loadAction, builtinsOnly, createApi, createCache, makeEvent } = require('../local/sandbox');
 const path = require('node:path');
 
 const NAMESPACE = 'https://bench.example.com';

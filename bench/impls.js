@@ -1,10 +1,10 @@
 // The three implementations the benchmarks compare, loaded the way Auth0 loads an Action (source
-// text in a vm context, see js-shim/local/sandbox.js), and the events they are given.
+// text in a vm context, see local/sandbox.js), and the events they are given.
 'use strict';
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { loadAction, builtinsOnly, createApi, createCache, makeEvent } = require('../js-shim/local/sandbox');
+const { loadAction, builtinsOnly, createApi, createCache, makeEvent } = require('../local/sandbox');
 
 const ROOT = path.join(__dirname, '..');
 const NAMESPACE = 'https://bench.example.com';

@@ -8,7 +8,7 @@
 'use strict';
 
 const { fork } = require('node:child_process');
-const { startMockTenant } = require('../js-shim/local/mock');
+const { startMockTenant } = require('../local/mock');
 const { population: makePopulation } = require('./population');
 
 const MANAGEMENT_ROUTES = ['permissions', 'roles', 'role-permissions'];

@@ -272,7 +272,7 @@ function render(m) {
   lines.push(`- **(b)** the forum-snippet approach: \`bench/forum-snippet-action.js\`, the official \`auth0\` SDK (${s.snippet.sdkVersion}) ManagementClient built on every login, one page of 50 permissions.`);
   lines.push('- **(c)** a careful hand-written JavaScript Action with the same behaviour as (a): `bench/handwritten-action.js` (cached token, every page, filtering).');
   lines.push('');
-  lines.push(`Machine: ${m.machine}. Each Action runs in a \`vm\` context as Auth0 loads it (js-shim/local/sandbox.js); the mock tenant runs in another Node process on loopback. Medians of repeated runs, all measured side by side in this one run; ratios are (a) divided by the other.`);
+  lines.push(`Machine: ${m.machine}. Each Action runs in a \`vm\` context as Auth0 loads it (local/sandbox.js); the mock tenant runs in another Node process on loopback. Medians of repeated runs, all measured side by side in this one run; ratios are (a) divided by the other.`);
   lines.push('');
   lines.push('| figure | (a) ours | (b) snippet | (c) hand-written | a/b | a/c |');
   lines.push('|---|---|---|---|---|---|');

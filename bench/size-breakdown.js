@@ -4,7 +4,7 @@
 'use strict';
 
 const fs = require('node:fs');
-const { leb, sections, importedFunctions, functionNames } = require('../js-shim/wasm-binary.js');
+const { leb, sections, importedFunctions, functionNames } = require('../build-tools/wasm-binary.js');
 
 /** { name: bytes } of every defined function, and the sizes of the other sections. */
 function functionSizes(bytes) {

@@ -8,8 +8,8 @@
 // Used by bench/run.js for the "Login stream" table. Exports runStream(config) → figures.
 'use strict';
 
-const { createInstance, runLogin } = require('../js-shim/local/runner');
-const { createCache, createApi, makeEvent } = require('../js-shim/local/sandbox');
+const { createInstance, runLogin } = require('../local/runner');
+const { createCache, createApi, makeEvent } = require('../local/sandbox');
 const { load, SDK_HOST } = require('./impls');
 const { population } = require('./population');
 const { startMockProcess } = require('./mock-process');

@@ -1,6 +1,6 @@
 // The Action's JavaScript side: instance lifecycle and the hand-over to Rust, nothing else.
 //
-// js-shim/bundle.js puts this file after a prelude that defines ENGINES: the ways to get the
+// build-tools/bundle.js puts this file after a prelude that defines ENGINES: the ways to get the
 // module's bindings, tried in order until one works —
 //   { name: 'webassembly', create(queueMicrotask) }   compiles the .wasm (once per instance)
 //   { name: 'javascript',  create(queueMicrotask) }   the module translated to JS (wasm2js), for

@@ -17,8 +17,8 @@ const DEFAULT_NAME = 'auth0-rbac-claims';
 const ACTION_SECRETS = ['CLAIM_NAMESPACE', 'AUTH0_DOMAIN', 'AUTH0_CLIENT_ID', 'AUTH0_CLIENT_SECRET'];
 
 // The same file runs in a clone of the repository and installed from the tools package.
-const USAGE = fs.existsSync(path.join(__dirname, '..', '..', 'build.sh'))
-  ? 'node js-shim/local/cli.js <command> [options]   (or ./build.sh cli <command> …)'
+const USAGE = fs.existsSync(path.join(__dirname, '..', 'build.sh'))
+  ? 'node local/cli.js <command> [options]   (or ./build.sh cli <command> …)'
   : 'auth0-rbac-claims-tools <command> [options]   (npx auth0-rbac-claims-tools … in a project that installed it)';
 
 const HELP = `usage: ${USAGE}

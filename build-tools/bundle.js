@@ -6,8 +6,8 @@
 //   dist/npm/                   the runtime package: index.js, index.d.ts, the .wasm (brotli), the
 //                               translated module (translated.js), used only if compiling fails,
 //                               package.json, README.md (from README.md's marked sections), CHANGELOG.md
-//   dist/tools/                 the tools package (packages.js): js-shim/local as it is, and action.js
-// Usage: node js-shim/bundle.js <version> <dist-dir> <build-dir> [<source revision>]
+//   dist/tools/                 the tools package (packages.js): local as it is, and action.js
+// Usage: node build-tools/bundle.js <version> <dist-dir> <build-dir> [<source revision>]
 //   <build-dir>/{action,npm,mvp}/bindgen/auth0_rbac_claims.js   wasm-bindgen glue of each module
 //   <build-dir>/{action,npm}/auth0_rbac_claims_opt.wasm         the optimised modules
 //   <build-dir>/mvp/auth0_rbac_claims.wasm2js.js                the npm module for MVP, in JS
@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
-const { base91Encode } = require('./base91.js');
+const { base91Encode } = require('../js-shim/base91.js');
 const { shortenNames } = require('./short-names.js');
 const { writeRuntimePackage, writeToolsPackage } = require('./packages.js');
 
@@ -27,7 +27,7 @@ if (!buildDir) {
   console.error('usage: bundle.js <version> <dist-dir> <build-dir>');
   process.exit(2);
 }
-const here = __dirname;
+const here = path.join(__dirname, '..', 'js-shim'); // the shipped sources
 const CRATE = 'auth0_rbac_claims';
 const read = (p) => fs.readFileSync(p, 'utf8');
 const built = (variant, file) => path.join(buildDir, variant, file);
@@ -219,7 +219,7 @@ async function main() {
   const compressed = brotli(wasm);
   const action = await minify(
     [
-      banner('Auth0 post-login Action (paste as is, or deploy with `node js-shim/local/cli.js deploy`)', wasm),
+      banner('Auth0 post-login Action (paste as is, or deploy with `node local/cli.js deploy`)', wasm),
       "'use strict';",
       `const WASM = '${base91Encode(compressed)}';`,
       base91,
@@ -252,7 +252,7 @@ async function main() {
   fs.writeFileSync(path.join(distDir, 'action-js-fallback.js'), fallback);
 
   // dist/npm — installed by every Action and backend that lists it, so kept small (unpacked at
-  // most 600 KB, checked by wasm-tests/node/npm.test.js): the module brotli-compressed (a third
+  // most 600 KB, checked by e2e/npm.test.js): the module brotli-compressed (a third
   // of its size; unpacked once per instance in about a millisecond), index.js and the
   // translation minified. The translated module is a separate file, loaded only when compiling
   // the .wasm is refused.

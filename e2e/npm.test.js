@@ -16,11 +16,11 @@ const path = require('node:path');
 const { createRequire } = require('node:module');
 const { execFileSync, execFile } = require('node:child_process');
 const { promisify } = require('node:util');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_SHAPE } = require('../../js-shim/local/sandbox');
-const { packageReadme, readmeSections, repositoryUrl, requiredFiles, RUNTIME_NAME, TOOLS_NAME, TOOLS_ENTRY } = require('../../js-shim/packages');
+const { startMockTenant } = require('../local/mock');
+const { loadAction, createApi, makeEvent, builtinsOnly, DEFAULT_SHAPE } = require('../local/sandbox');
+const { packageReadme, readmeSections, repositoryUrl, requiredFiles, RUNTIME_NAME, TOOLS_NAME, TOOLS_ENTRY } = require('../build-tools/packages');
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..');
 const NS = 'https://myapp.example.com';
 const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
 const MAX_RUNTIME_UNPACKED = 600_000; // bytes: installed by every Action and backend that lists it
@@ -160,9 +160,9 @@ test('ES modules import the runtime package by name, through its exports map', (
 // the tarball is exactly what the README gives now, and every section it names is in it.
 function checkReadme(installedDir, template) {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const templateText = fs.readFileSync(path.join(ROOT, 'js-shim', template), 'utf8');
+  const templateText = fs.readFileSync(path.join(ROOT, template), 'utf8');
   const files = JSON.parse(fs.readFileSync(path.join(installedDir, 'package.json'), 'utf8')).files;
-  const replace = template.startsWith('tools') ? [['node js-shim/local/cli.js', `npx ${TOOLS_NAME}`]] : [];
+  const replace = template.startsWith('local') ? [['node local/cli.js', `npx ${TOOLS_NAME}`]] : [];
   const shipped = fs.readFileSync(path.join(installedDir, 'README.md'), 'utf8');
   const generated = packageReadme({ readme, template: templateText, replace, files }).split('\n');
   const lines = shipped.split('\n');
@@ -172,7 +172,7 @@ function checkReadme(installedDir, template) {
   const names = [...templateText.matchAll(/^<!-- include ([a-z0-9-]+) -->$/gm)].map((m) => m[1]);
   assert.ok(names.length >= 2);
   for (const name of names) {
-    const firstLine = sections[name].split('\n').find((line) => line.trim() && !line.includes('](')).replaceAll('node js-shim/local/cli.js', `npx ${TOOLS_NAME}`);
+    const firstLine = sections[name].split('\n').find((line) => line.trim() && !line.includes('](')).replaceAll('node local/cli.js', `npx ${TOOLS_NAME}`);
     assert.ok(shipped.includes(firstLine), `section ${name} is in the packaged README`);
   }
   assert.doesNotMatch(shipped, /package-readme:|<!-- include/, 'no marker left');
@@ -181,7 +181,7 @@ function checkReadme(installedDir, template) {
 }
 
 test('the runtime README is the user\'s documentation, generated from README.md', () => {
-  const shipped = checkReadme(packageDir, 'npm/README.md');
+  const shipped = checkReadme(packageDir, 'js-shim/npm/README.md');
   for (const heading of ['## As an Action dependency', '## Settings', '## Error codes', '## Checking the claims in your backend', '## Limits', '## Versioning']) {
     assert.ok(shipped.includes(`\n${heading}\n`), heading);
   }
@@ -250,7 +250,7 @@ async function tools(args) {
   }
 }
 
-test('the tools package: a bin, js-shim/local as it is in the repository, the Action, the auth0 SDK pinned', TOOLS, () => {
+test('the tools package: a bin, local as it is in the repository, the Action, the auth0 SDK pinned', TOOLS, () => {
   const dir = path.join(installTools(), 'node_modules', TOOLS_NAME);
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
   assert.deepEqual(pkg.bin, { [TOOLS_NAME]: TOOLS_ENTRY });
@@ -258,12 +258,12 @@ test('the tools package: a bin, js-shim/local as it is in the repository, the Ac
   assert.equal(pkg.repository.url, `git+${repositoryUrl()}.git`);
   assert.equal(pkg.license, 'MIT');
   const local = requiredFiles(ROOT, TOOLS_ENTRY);
-  assert.ok(local.includes('js-shim/local/mock/index.js') && local.includes('js-shim/local/deploy.js'));
+  assert.ok(local.includes('local/mock/index.js') && local.includes('local/deploy.js'));
   for (const file of [...local, 'dist/action.js']) {
     assert.ok(fs.readFileSync(path.join(dir, file)).equals(fs.readFileSync(path.join(ROOT, file))), `${file} is the repository's`);
   }
   assert.equal(require(path.join(toolsApp, 'node_modules', 'auth0', 'package.json')).version, pkg.dependencies.auth0);
-  checkReadme(dir, 'tools/README.md');
+  checkReadme(dir, 'local/package/README.md');
 });
 
 test('npx auth0-rbac-claims-tools run --user: claims from the built-in mock tenant, offline', TOOLS, async () => {

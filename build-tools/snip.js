@@ -1,6 +1,6 @@
 // Build step between wasm-bindgen and wasm-opt: empties the body of each function listed in
 // SNIP, so that wasm-opt drops the code only that function reached.
-//   node js-shim/snip.js <module.wasm>      (rewritten in place; needs the name section)
+//   node build-tools/snip.js <module.wasm>      (rewritten in place; needs the name section)
 //
 // Only for code the module never runs but the compiler cannot prove dead:
 //
@@ -11,7 +11,7 @@
 //   which only serde_json's `JsonUnexpected` calls, and only for the other arms: serde_json
 //   writes floats itself (zmij). The emptied functions write nothing and return `Ok`, like every
 //   `Debug` under `-Zfmt-debug=none`, so a float formatted by mistake later prints as nothing
-//   rather than trapping. wasm-tests/node/limits.test.js checks the messages serde_json writes
+//   rather than trapping. e2e/limits.test.js checks the messages serde_json writes
 //   with floats in them.
 //
 // A listed function that is not in the module once, or not of the listed type, fails the build:
@@ -76,11 +76,11 @@ function snip(bytes, targets) {
   const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
   for (const [target, { type, body }] of targets) {
     const found = byName.get(target) || [];
-    if (found.length !== 1) throw new Error(`${target}: ${found.length} functions of that name (expected 1); check the SNIP list in js-shim/snip.js`);
+    if (found.length !== 1) throw new Error(`${target}: ${found.length} functions of that name (expected 1); check the SNIP list in build-tools/snip.js`);
     const index = found[0] - imported;
     const actual = types[typeOf[index]];
     if (!actual || !same(actual.params, type.params) || !same(actual.results, type.results)) {
-      throw new Error(`${target}: not of the listed type; check the SNIP list in js-shim/snip.js`);
+      throw new Error(`${target}: not of the listed type; check the SNIP list in build-tools/snip.js`);
     }
     const newBody = Buffer.from([0x00 /* no locals */, ...body, 0x0b /* end */]);
     replaced.set(index, Buffer.concat([encodeLeb(newBody.length), newBody]));

@@ -4,8 +4,8 @@
 // Their READMEs are generated from marked sections of the repository README, so the two cannot
 // say different things: README.md holds `<!-- package-readme:begin NAME -->` … `<!-- package-readme:end
 // NAME -->` around each section a package README takes, and the package's template
-// (js-shim/npm/README.md, js-shim/tools/README.md) says where, with `<!-- include NAME -->`.
-// The tools package is built from the repository's own js-shim/local files, copied with their
+// (js-shim/npm/README.md, local/package/README.md) says where, with `<!-- include NAME -->`.
+// The tools package is built from the repository's own local files, copied with their
 // layout (what cli.js requires, followed file by file), beside the dist/action.js they run and
 // deploy: the same code runs from a clone and from the package.
 'use strict';
@@ -16,7 +16,7 @@ const path = require('node:path');
 const ROOT = path.join(__dirname, '..');
 const RUNTIME_NAME = 'auth0-rbac-claims';
 const TOOLS_NAME = 'auth0-rbac-claims-tools';
-const TOOLS_ENTRY = 'js-shim/local/cli.js';
+const TOOLS_ENTRY = 'local/cli.js';
 
 /** The repository URL: written once, in Cargo.toml (`repository`), and copied from there. */
 function repositoryUrl(root = ROOT) {
@@ -118,19 +118,19 @@ function packageJson(name, version, template, rest = {}) {
 
 /** dist/npm's package.json, README.md, CHANGELOG.md and LICENSE (its code is bundle.js's). */
 function writeRuntimePackage({ npmDir, version, readme }) {
-  const template = JSON.parse(fs.readFileSync(path.join(__dirname, 'npm', 'package.json'), 'utf8'));
+  const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'js-shim', 'npm', 'package.json'), 'utf8'));
   const pkg = packageJson(RUNTIME_NAME, version, template);
   fs.writeFileSync(path.join(npmDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   fs.writeFileSync(
     path.join(npmDir, 'README.md'),
-    packageReadme({ readme, template: fs.readFileSync(path.join(__dirname, 'npm', 'README.md'), 'utf8'), files: pkg.files }),
+    packageReadme({ readme, template: fs.readFileSync(path.join(ROOT, 'js-shim', 'npm', 'README.md'), 'utf8'), files: pkg.files }),
   );
   fs.copyFileSync(path.join(ROOT, 'CHANGELOG.md'), path.join(npmDir, 'CHANGELOG.md'));
   fs.copyFileSync(path.join(ROOT, 'LICENSE'), path.join(npmDir, 'LICENSE'));
 }
 
 /**
- * dist/tools: js-shim/local's files that cli.js requires, at the same paths, and the Action they
+ * dist/tools: local's files that cli.js requires, at the same paths, and the Action they
  * run and deploy at dist/action.js (where sandbox.js looks for it), with the `auth0` SDK pinned as
  * in the repository's package.json.
  */
@@ -145,12 +145,12 @@ function writeToolsPackage({ distDir, version, readme }) {
   fs.mkdirSync(path.join(toolsDir, 'dist'));
   fs.copyFileSync(path.join(distDir, 'action.js'), path.join(toolsDir, 'dist', 'action.js'));
   const dev = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).devDependencies;
-  const template = JSON.parse(fs.readFileSync(path.join(__dirname, 'tools', 'package.json'), 'utf8'));
+  const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'local', 'package', 'package.json'), 'utf8'));
   const pkg = packageJson(TOOLS_NAME, version, template, {
     bin: { [TOOLS_NAME]: TOOLS_ENTRY },
     files: [...files, 'dist/action.js', 'CHANGELOG.md', 'LICENSE'],
     dependencies: Object.fromEntries(Object.keys(template.dependencies).map((name) => {
-      if (!dev[name]) throw new Error(`js-shim/tools/package.json: ${name} is not pinned in package.json`);
+      if (!dev[name]) throw new Error(`local/package/package.json: ${name} is not pinned in package.json`);
       return [name, dev[name]];
     })),
   });
@@ -159,8 +159,8 @@ function writeToolsPackage({ distDir, version, readme }) {
     path.join(toolsDir, 'README.md'),
     packageReadme({
       readme,
-      template: fs.readFileSync(path.join(__dirname, 'tools', 'README.md'), 'utf8'),
-      replace: [['node js-shim/local/cli.js', `npx ${TOOLS_NAME}`]],
+      template: fs.readFileSync(path.join(ROOT, 'local', 'package', 'README.md'), 'utf8'),
+      replace: [['node local/cli.js', `npx ${TOOLS_NAME}`]],
       files: pkg.files,
     }),
   );

@@ -23,7 +23,7 @@ const { builtinModules, createRequire } = require('node:module');
 // The Action the sandbox loads by default, whether the runtime allows WebAssembly (context shape
 // only), and the shape. The test suites run once per shape (AUTH0_RBAC_CLAIMS_SHAPE), and again
 // with AUTH0_RBAC_CLAIMS_ACTION=dist/action-js-fallback.js and AUTH0_RBAC_CLAIMS_NO_WASM=1.
-const DEFAULT_ACTION = path.resolve(process.env.AUTH0_RBAC_CLAIMS_ACTION || path.join(__dirname, '..', '..', 'dist', 'action.js'));
+const DEFAULT_ACTION = path.resolve(process.env.AUTH0_RBAC_CLAIMS_ACTION || path.join(__dirname, '..', 'dist', 'action.js'));
 const WASM_ALLOWED = process.env.AUTH0_RBAC_CLAIMS_NO_WASM !== '1';
 const SHAPES = ['production', 'test-loader', 'context'];
 const DEFAULT_SHAPE = process.env.AUTH0_RBAC_CLAIMS_SHAPE || 'production';

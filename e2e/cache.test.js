@@ -5,9 +5,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { createInstance, runLogin } = require('../../js-shim/local/runner');
-const { createCache, makeEvent } = require('../../js-shim/local/sandbox');
+const { startMockTenant } = require('../local/mock');
+const { createInstance, runLogin } = require('../local/runner');
+const { createCache, makeEvent } = require('../local/sandbox');
 
 const NS = 'https://myapp.example.com';
 const PERMS = `${NS}/permissions`;

@@ -10,9 +10,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { execFileSync } = require('node:child_process');
-const { base91Decode, base91Encode, BASE91_ALPHABET } = require('../../js-shim/base91.js');
+const { base91Decode, base91Encode, BASE91_ALPHABET } = require('../js-shim/base91.js');
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..');
 const source = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
 const banner = source.slice(0, source.indexOf('*/') + 2);
 

@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { ManagementClient } = require('auth0');
 const jose = require('jose');
-const { startMockTenant } = require('../../js-shim/local/mock');
+const { startMockTenant } = require('../local/mock');
 
 let tenant;
 test.before(async () => {

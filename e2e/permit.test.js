@@ -7,8 +7,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { createInstance, runLogin } = require('../../js-shim/local/runner');
+const { startMockTenant } = require('../local/mock');
+const { createInstance, runLogin } = require('../local/runner');
 
 const NS = 'https://myapp.example.com';
 let tenant;

@@ -4,9 +4,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { createInstance, runLogin } = require('../../js-shim/local/runner');
-const { makeEvent } = require('../../js-shim/local/sandbox');
+const { startMockTenant } = require('../local/mock');
+const { createInstance, runLogin } = require('../local/runner');
+const { makeEvent } = require('../local/sandbox');
 
 const NS = 'https://limits.example.com';
 const ROLES = `${NS}/roles`;
@@ -89,7 +89,7 @@ test('non-string role names: event_invalid naming the field; no claim is set', a
 
 test('fractional numbers where the event has objects or strings: event_invalid quoting them, never a trap', async () => {
   // serde_json writes a float in a message itself; the float formatting of core that serde could
-  // reach otherwise is removed from the module (js-shim/snip.js) and would trap here.
+  // reach otherwise is removed from the module (build-tools/snip.js) and would trap here.
   const cases = [
     [(e) => (e.user = 1.5), 'invalid type: floating point `1.5`, expected struct User'],
     [(e) => (e.authorization = 1e-7), 'invalid type: floating point `1e-7`, expected struct Authorization'],

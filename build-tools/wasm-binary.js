@@ -1,5 +1,5 @@
 // Reading the WebAssembly binary format, for the build steps that rewrite the module
-// (js-shim/snip.js, js-shim/short-names.js) and the size breakdown (bench/size-breakdown.js).
+// (build-tools/snip.js, build-tools/short-names.js) and the size breakdown (bench/size-breakdown.js).
 // Only what they need: LEB128 numbers, names, sections, imports and the name section.
 'use strict';
 

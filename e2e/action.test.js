@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const vm = require('node:vm');
 const { builtinModules } = require('node:module');
-const { loadAction, createApi, makeEvent, builtinsOnly, invalidHandlerMessage, DEFAULT_ACTION, WASM_ALLOWED } = require('../../js-shim/local/sandbox');
+const { loadAction, createApi, makeEvent, builtinsOnly, invalidHandlerMessage, DEFAULT_ACTION, WASM_ALLOWED } = require('../local/sandbox');
 
 const NS = 'https://myapp.example.com';
 const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
@@ -105,7 +105,7 @@ test('the engine is WebAssembly where it is allowed, the JavaScript translation 
 });
 
 test('dist/action.js in a runtime that refuses WebAssembly denies with internal, saying why', async () => {
-  const action = loadAction({ filename: require('node:path').join(__dirname, '..', '..', 'dist', 'action.js'), wasm: false });
+  const action = loadAction({ filename: require('node:path').join(__dirname, '..', 'dist', 'action.js'), wasm: false });
   const r = await login(action, makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } }));
   assert.deepEqual(r.report, { outcome: 'denied', codes: ['internal'] });
   assert.match(action.logs[0], /internal: the module cannot run here \(webassembly: .*\); use the npm package or dist\/action-js-fallback\.js/);

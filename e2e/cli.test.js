@@ -12,13 +12,13 @@ const path = require('node:path');
 const { spawn, execFile } = require('node:child_process');
 const { promisify } = require('node:util');
 const jose = require('jose');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { managementClient, deploy } = require('../../js-shim/local/deploy');
-const { doctor, domainCheck, sealedLength } = require('../../js-shim/local/doctor');
-const { makeEvent } = require('../../js-shim/local/sandbox');
+const { startMockTenant } = require('../local/mock');
+const { managementClient, deploy } = require('../local/deploy');
+const { doctor, domainCheck, sealedLength } = require('../local/doctor');
+const { makeEvent } = require('../local/sandbox');
 
-const ROOT = path.join(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'js-shim', 'local', 'cli.js');
+const ROOT = path.join(__dirname, '..');
+const CLI = path.join(ROOT, 'local', 'cli.js');
 const NS = 'https://myapp.example.com';
 
 async function cli(args, env = {}) {

@@ -11,10 +11,10 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
-const { startMockTenant } = require('../../js-shim/local/mock');
-const { createInstance, runLogin } = require('../../js-shim/local/runner');
+const { startMockTenant } = require('../local/mock');
+const { createInstance, runLogin } = require('../local/runner');
 
-const ROOT = path.join(__dirname, '..', '..');
+const ROOT = path.join(__dirname, '..');
 const NS = 'https://myapp.example.com';
 const AUDIENCE = 'https://projects.example.com/api';
 let tenant;
