@@ -31,6 +31,8 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(test)]
+mod agreement;
 pub mod cache;
 pub mod claims;
 pub mod error;

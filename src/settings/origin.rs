@@ -140,9 +140,12 @@ fn check_hostname(host: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The domains Auth0 owns: a claim namespace under one of them (or a subdomain) is refused.
+pub const RESERVED_HOSTS: [&str; 3] = ["auth0.com", "webtask.io", "webtask.run"];
+
 /// The Auth0-owned domain `host` falls under, if any.
 fn reserved_host(host: &str) -> Option<&'static str> {
-    ["auth0.com", "webtask.io", "webtask.run"]
+    RESERVED_HOSTS
         .into_iter()
         .find(|d| host == *d || host.strip_suffix(d).is_some_and(|p| p.ends_with('.')))
 }
