@@ -37,7 +37,7 @@ function loadExample() {
 test.before(async () => {
   tenant = await startMockTenant();
   const instance = createInstance();
-  const settings = { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret };
+  const settings = tenant.secrets({ CLAIM_NAMESPACE: NS });
   for (const [who, userId] of [['admin', 'auth0|admin'], ['pm', 'auth0|pm']]) {
     const user = tenant.users[userId];
     results[who] = await runLogin(instance, { userId, user, roles: user.roles, audience: AUDIENCE, settings });

@@ -29,10 +29,7 @@ process.on('unhandledRejection', (reason) => unhandled.push(reason));
 test.after(() => assert.deepEqual(unhandled, []));
 
 const settings = (extra = {}) => ({
-  CLAIM_NAMESPACE: NS,
-  AUTH0_DOMAIN: tenant.url,
-  AUTH0_CLIENT_ID: tenant.clientId,
-  AUTH0_CLIENT_SECRET: tenant.clientSecret,
+  ...tenant.secrets({ CLAIM_NAMESPACE: NS }),
   ...extra,
 });
 
@@ -170,7 +167,7 @@ test('a stored value that is corrupt, forged, edited, old, foreign or oversized 
       user: other.users[id],
       roles: other.users[id].roles,
       audience: other.apis.orders,
-      settings: { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: other.url, AUTH0_CLIENT_ID: other.clientId, AUTH0_CLIENT_SECRET: other.clientSecret },
+      settings: other.secrets({ CLAIM_NAMESPACE: NS }),
     });
     values['another tenant'] = r.appMetadata[0][1];
   } finally {

@@ -274,7 +274,7 @@ test('doctor names each misconfiguration with its fix and exits 1', async () => 
   const tenant = await startMockTenant();
   try {
     const code = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
-    const good = { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret };
+    const good = tenant.secrets({ CLAIM_NAMESPACE: NS });
     const failing = async (settings, extra = {}) => {
       const result = await doctor({ settings, source: code, ...extra });
       assert.equal(result.ok, false);

@@ -27,7 +27,7 @@ const unhandled = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 test.after(() => assert.deepEqual(unhandled, []));
 
-const secrets = (extra = {}) => ({ CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret, ...extra });
+const secrets = (extra = {}) => tenant.secrets({ CLAIM_NAMESPACE: NS, ...extra });
 const rolesOnly = (extra = {}) => ({ CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none', ...extra });
 const codeOf = (r) => (String(r.denied).match(/\(([a-z_]+)\)\.$/) || [])[1];
 const noTrap = (r) => assert.ok(!r.logs.some((l) => l.includes('internal')), r.logs.join('\n'));

@@ -53,7 +53,7 @@ function withPackage(name) {
   return name === 'auth0-rbac-claims' ? createRequire(path.join(app, 'x.js'))(name) : builtinsOnly(name);
 }
 
-const secrets = () => ({ AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret });
+const secrets = () => tenant.secrets();
 
 test('the tarball holds the package files, types and the .wasm', () => {
   const files = fs.readdirSync(packageDir).sort();

@@ -30,10 +30,7 @@ test.after(() => assert.deepEqual(unhandled, []));
 // would skip on later logins (cache.test.js tests the cache).
 function settings(extra = {}) {
   return {
-    CLAIM_NAMESPACE: NS,
-    AUTH0_DOMAIN: tenant.url,
-    AUTH0_CLIENT_ID: tenant.clientId,
-    AUTH0_CLIENT_SECRET: tenant.clientSecret,
+    ...tenant.secrets({ CLAIM_NAMESPACE: NS }),
     PERMISSIONS_TTL: '0',
     ...extra,
   };
@@ -222,7 +219,7 @@ test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group gra
       user: own.users['auth0|big'],
       roles: own.users['auth0|big'].roles,
       audience: api,
-      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: own.clientId, AUTH0_CLIENT_SECRET: own.clientSecret },
+      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), ...own.secrets() },
     });
     assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
     const legacy = [...new Set(own.expectedPermissions('auth0|big').filter((p) => p.resource_server_identifier === api).map((p) => p.permission_name))];
@@ -237,7 +234,7 @@ test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group gra
     // The other endpoint does not see the group grant.
     const older = await runLogin(createInstance(), {
       userId: 'auth0|big', user: own.users['auth0|big'], roles: own.users['auth0|big'].roles, audience: api,
-      settings: { ...settings(), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: own.clientId, AUTH0_CLIENT_SECRET: own.clientSecret },
+      settings: { ...settings(), ...own.secrets() },
     });
     assert.ok(!older.tokens.access_token.claims[PERMS].includes('orders:via-group'));
     // ID_TOKEN_APIS=* cannot be read one API at a time: refused, named.
@@ -248,7 +245,7 @@ test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group gra
     const narrow = own.addClient('read:users read:roles');
     const refused = await runLogin(createInstance(), {
       userId: 'auth0|big', user: own.users['auth0|big'], roles: own.users['auth0|big'].roles, audience: api,
-      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), AUTH0_DOMAIN: own.url, AUTH0_CLIENT_ID: narrow.clientId, AUTH0_CLIENT_SECRET: narrow.clientSecret },
+      settings: { ...settings({ PERMISSIONS_ENDPOINT: 'effective' }), ...own.secrets({}, narrow) },
     });
     assert.deepEqual(refused.report, { outcome: 'denied', codes: ['management_api_error'] });
     assert.match(refused.logs.join('\n'), /authorise it for the Management API with read:user_effective_permissions/);

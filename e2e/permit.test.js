@@ -185,7 +185,7 @@ test('a wrong Permit key is permit_sync_failed with what to check; an unknown ro
 
 test('Permit runs beside the permissions fetch, and retries like it', async () => {
   tenant.inject('permit', { status: 503, times: 1 });
-  const extra = { PERMISSIONS_IN: 'id_token,access_token', AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret };
+  const extra = tenant.secrets({ PERMISSIONS_IN: 'id_token,access_token' });
   const r = await login('auth0|three-perms', { extra });
   assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
   assert.equal(r.tokens.id_token.claims[`${NS}/permissions`].length, 3);

@@ -87,7 +87,7 @@ test(`fault storm: ${LOGINS} logins at concurrency ${CONCURRENCY} through one in
       audience,
       // PERMISSIONS_TTL=1: each user's set is refreshed every second, through the faults, and a
       // 429 closes the instance's gate: the cached sets carry logins through (stale_permissions).
-      settings: { CLAIM_NAMESPACE: NS, AUTH0_DOMAIN: tenant.url, AUTH0_CLIENT_ID: tenant.clientId, AUTH0_CLIENT_SECRET: tenant.clientSecret, PERMISSIONS_TTL: '1', HTTP_TIMEOUT_MS: '400', DEADLINE_MS: '3000', ON_ERROR: onError },
+      settings: tenant.secrets({ CLAIM_NAMESPACE: NS, PERMISSIONS_TTL: '1', HTTP_TIMEOUT_MS: '400', DEADLINE_MS: '3000', ON_ERROR: onError }),
     });
     outputs.push(String(r.denied), JSON.stringify(r.report));
     const id = r.tokens.id_token.claims;

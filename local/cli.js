@@ -115,12 +115,7 @@ function readAction(file) {
 }
 
 function mockSettings(tenant) {
-  return {
-    CLAIM_NAMESPACE: DEFAULT_NAMESPACE,
-    AUTH0_DOMAIN: tenant.url,
-    AUTH0_CLIENT_ID: tenant.clientId,
-    AUTH0_CLIENT_SECRET: tenant.clientSecret,
-  };
+  return tenant.secrets({ CLAIM_NAMESPACE: DEFAULT_NAMESPACE });
 }
 
 // A real user's profile and role names, the way Auth0 puts them into the event.

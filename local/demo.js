@@ -10,12 +10,7 @@ const NAMESPACE = 'https://myapp.example.com';
 async function main() {
   const tenant = await startMockTenant();
   try {
-    const settings = {
-      CLAIM_NAMESPACE: NAMESPACE,
-      AUTH0_DOMAIN: tenant.url,
-      AUTH0_CLIENT_ID: tenant.clientId,
-      AUTH0_CLIENT_SECRET: tenant.clientSecret,
-    };
+    const settings = tenant.secrets({ CLAIM_NAMESPACE: NAMESPACE });
     const instance = createInstance();
     console.log(`mock tenant ${tenant.url}; one Action instance; settings: CLAIM_NAMESPACE=${NAMESPACE}, AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET`);
     for (const user of Object.values(tenant.users)) {

@@ -282,6 +282,13 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     clientId: actionClient.clientId,
     clientSecret: actionClient.clientSecret,
     deployClient: { clientId: deployClient.clientId, clientSecret: deployClient.clientSecret },
+    /**
+     * The Action's settings for this tenant: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID` and
+     * `AUTH0_CLIENT_SECRET` (of the Action's application, or of `client`), then `extra`.
+     */
+    secrets(extra = {}, client = actionClient) {
+      return { AUTH0_DOMAIN: url, AUTH0_CLIENT_ID: client.clientId, AUTH0_CLIENT_SECRET: client.clientSecret, ...extra };
+    },
     /** A further M2M application with exactly these scopes (space-separated): `{ clientId, clientSecret }`. */
     addClient(scope) {
       const { clientId, clientSecret } = newClient(scope);
