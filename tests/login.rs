@@ -545,6 +545,11 @@ fn run(
     futures_executor::block_on(post_login(host, api, store, input, Ok(event))).unwrap()
 }
 
+/// One login on a fresh instance with the default settings and `extra`.
+fn once(host: &FakeHost, api: &FakeApi, extra: &[(&str, &str)], event: event::Event) -> Outcome {
+    run(host, api, &Instance::default(), &settings(extra), event)
+}
+
 fn assert_no_secret(host: &FakeHost, api: &FakeApi) {
     for line in host
         .0
@@ -624,24 +629,12 @@ fn first_login_sends_token_and_one_page_then_only_the_page() {
 fn a_fresh_instance_with_a_warm_action_cache_sends_no_token_request() {
     let host = FakeHost::new();
     let first = FakeApi::default();
-    run(
-        &host,
-        &first,
-        &Instance::default(),
-        &settings(&[]),
-        user_event("auth0|three", None),
-    );
+    once(&host, &first, &[], user_event("auth0|three", None));
     let warm = FakeApi {
         cache: first.cache.clone(),
         ..Default::default()
     };
-    run(
-        &host,
-        &warm,
-        &Instance::default(),
-        &settings(&[]),
-        user_event("auth0|three", None),
-    );
+    once(&host, &warm, &[], user_event("auth0|three", None));
     assert_eq!(host.count("/oauth/token"), 1);
     assert_eq!(host.count("/permissions"), 2);
 }
@@ -652,13 +645,7 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
         let host = FakeHost::new();
         host.0.remaining.set(remaining);
         let api = FakeApi::default();
-        run(
-            &host,
-            &api,
-            &Instance::default(),
-            &settings(&[]),
-            user_event("auth0|big", Some(API_B)),
-        );
+        once(&host, &api, &[], user_event("auth0|big", Some(API_B)));
         assert_eq!(
             host.count("/permissions"),
             10,
@@ -681,13 +668,7 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
     host.0.remaining.set(Some(0));
     let started = host.now_ms();
     let api = FakeApi::default();
-    let outcome = run(
-        &host,
-        &api,
-        &Instance::default(),
-        &settings(&[]),
-        user_event("auth0|big", Some(API_B)),
-    );
+    let outcome = once(&host, &api, &[], user_event("auth0|big", Some(API_B)));
     assert_eq!(outcome, Outcome::Complete(vec![]));
     assert_eq!(host.count("/permissions"), 10);
     assert_eq!(host.0.max_in_flight.get(), 1);
@@ -699,11 +680,10 @@ fn the_big_user_is_read_completely_with_pages_in_parallel_bounded_by_the_rate_li
     // Without the budget for that, the login stops when a wait no longer fits.
     let host = FakeHost::new();
     host.0.remaining.set(Some(0));
-    let outcome = run(
+    let outcome = once(
         &host,
         &FakeApi::default(),
-        &Instance::default(),
-        &settings(&[("DEADLINE_MS", "3000")]),
+        &[("DEADLINE_MS", "3000")],
         user_event("auth0|big", Some(API_B)),
     );
     assert_eq!(outcome, Outcome::Denied(Code::RateLimited));
@@ -715,13 +695,7 @@ fn a_bare_array_answer_is_paged_until_a_short_page() {
     let host = FakeHost::new();
     host.0.bare_arrays.set(true);
     let api = FakeApi::default();
-    run(
-        &host,
-        &api,
-        &Instance::default(),
-        &settings(&[]),
-        user_event("auth0|big", None),
-    );
+    once(&host, &api, &[], user_event("auth0|big", None));
     assert_eq!(
         host.count("/permissions"),
         11,
@@ -813,13 +787,7 @@ fn a_second_401_is_a_management_api_error_and_not_retried_again() {
     let host =
         FakeHost::new().with_fault(|r, _| r.url.contains("/permissions").then(|| status(401)));
     let api = FakeApi::default();
-    let outcome = run(
-        &host,
-        &api,
-        &Instance::default(),
-        &settings(&[]),
-        user_event("auth0|three", Some(API_A)),
-    );
+    let outcome = once(&host, &api, &[], user_event("auth0|three", Some(API_A)));
     assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
     assert_eq!(host.count("/oauth/token"), 2);
     assert_eq!(host.count("/permissions"), 2);
@@ -832,13 +800,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
         .with_fault(|r, n| (r.url.contains("/permissions") && n == 2).then(|| status(503)));
     let api = FakeApi::default();
     assert_eq!(
-        run(
-            &host,
-            &api,
-            &Instance::default(),
-            &settings(&[]),
-            user_event("auth0|three", None)
-        ),
+        once(&host, &api, &[], user_event("auth0|three", None)),
         Outcome::Complete(vec![])
     );
     assert_eq!(host.count("/permissions"), 2);
@@ -901,13 +863,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
     let before = host.now_ms();
     let api = FakeApi::default();
     assert_eq!(
-        run(
-            &host,
-            &api,
-            &Instance::default(),
-            &settings(&[]),
-            user_event("auth0|three", None)
-        ),
+        once(&host, &api, &[], user_event("auth0|three", None)),
         Outcome::Complete(vec![])
     );
     assert!(host.now_ms() - before >= 4000.0);
@@ -928,13 +884,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
     });
     let api = FakeApi::default();
     assert_eq!(
-        run(
-            &host,
-            &api,
-            &Instance::default(),
-            &settings(&[]),
-            user_event("auth0|three", None)
-        ),
+        once(&host, &api, &[], user_event("auth0|three", None)),
         Outcome::Denied(Code::ManagementApiError)
     );
     assert_eq!(host.count("/permissions"), 1);
@@ -1000,11 +950,10 @@ fn every_failure_has_its_code_under_both_policies_and_continue_keeps_roles_only(
         for policy in ["deny", "continue"] {
             let host = FakeHost::new().with_fault(inject);
             let api = FakeApi::default();
-            let outcome = run(
+            let outcome = once(
                 &host,
                 &api,
-                &Instance::default(),
-                &settings(&[("ON_ERROR", policy)]),
+                &[("ON_ERROR", policy)],
                 user_event("auth0|three", Some(API_A)),
             );
             assert_eq!(
@@ -1050,11 +999,10 @@ fn the_deadline_bounds_a_hung_request() {
     });
     let api = FakeApi::default();
     let start = host.now_ms();
-    run(
+    once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(&[("HTTP_TIMEOUT_MS", "5000"), ("DEADLINE_MS", "1500")]),
+        &[("HTTP_TIMEOUT_MS", "5000"), ("DEADLINE_MS", "1500")],
         user_event("auth0|three", None),
     );
     assert!(
@@ -1068,20 +1016,18 @@ fn the_deadline_bounds_a_hung_request() {
 fn permissions_none_or_no_token_wanting_them_makes_no_request() {
     let host = FakeHost::new();
     let api = FakeApi::default();
-    run(
+    once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(&[("PERMISSIONS_IN", "none")]),
+        &[("PERMISSIONS_IN", "none")],
         user_event("auth0|three", Some(API_A)),
     );
     // Only the access token wants permissions, and no API was requested.
     let api2 = FakeApi::default();
-    run(
+    once(
         &host,
         &api2,
-        &Instance::default(),
-        &settings(&[("PERMISSIONS_IN", "access_token")]),
+        &[("PERMISSIONS_IN", "access_token")],
         user_event("auth0|three", None),
     );
     assert!(host.0.requests.borrow().is_empty());
@@ -1114,11 +1060,10 @@ fn id_token_apis_selects_the_id_token_permissions() {
 fn the_special_user_id_reaches_the_right_user_as_one_path_segment() {
     let host = FakeHost::new();
     let api = FakeApi::default();
-    run(
+    once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(&[]),
+        &[],
         user_event("oauth2|corp|a/b c?d", Some(API_A)),
     );
     assert!(host.0.requests.borrow()[1]
@@ -1621,11 +1566,10 @@ fn through_an_organization_only_the_members_roles_there_count() {
     for cache in [CACHED, &[("PERMISSIONS_TTL", "0")][..]] {
         let host = FakeHost::new();
         let api = FakeApi::default();
-        let outcome = run(
+        let outcome = once(
             &host,
             &api,
-            &Instance::default(),
-            &settings(cache),
+            cache,
             cached_event("auth0|three", &["editor"], Some("org_1"), None),
         );
         assert_eq!(outcome, Outcome::Complete(vec![]));
@@ -1644,11 +1588,10 @@ fn through_an_organization_only_the_members_roles_there_count() {
 fn an_organization_login_of_a_non_member_is_a_coded_failure_never_tenant_wide_permissions() {
     let host = FakeHost::new();
     let api = FakeApi::default();
-    let outcome = run(
+    let outcome = once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(CACHED),
+        CACHED,
         cached_event("auth0|three", &["admin"], Some("org_elsewhere"), None),
     );
     assert_eq!(outcome, Outcome::Denied(Code::ManagementApiError));
@@ -1723,11 +1666,10 @@ fn the_effective_endpoint_reads_each_needed_api_with_its_cursor_and_sees_group_r
         ("PERMISSIONS_ENDPOINT", "effective"),
         ("PERMISSIONS_TTL", "0"),
     ];
-    let outcome = run(
+    let outcome = once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(&effective),
+        &effective,
         user_event("auth0|three", Some(API_A)),
     );
     assert_eq!(outcome, Outcome::Complete(vec![]));
@@ -1748,11 +1690,10 @@ fn the_effective_endpoint_reads_each_needed_api_with_its_cursor_and_sees_group_r
     // 250 entries for one API: five pages, each after the cursor of the one before.
     let host = FakeHost::new();
     let api = FakeApi::default();
-    run(
+    once(
         &host,
         &api,
-        &Instance::default(),
-        &settings(&effective),
+        &effective,
         user_event("auth0|big", Some(API_B)),
     );
     assert_eq!(
@@ -1772,13 +1713,7 @@ fn with_the_effective_endpoint_the_id_token_apis_are_read_and_star_is_refused() 
         ("ID_TOKEN_APIS", &format!("{API_A},{API_B}")),
         ("PERMISSIONS_TTL", "0"),
     ];
-    run(
-        &host,
-        &api,
-        &Instance::default(),
-        &settings(&list),
-        user_event("auth0|three", Some(API_A)),
-    );
+    once(&host, &api, &list, user_event("auth0|three", Some(API_A)));
     assert_eq!(
         api.claim(TokenKind::Id, "permissions").unwrap(),
         ["read:a", "read:b", "write:a"]
@@ -1788,11 +1723,10 @@ fn with_the_effective_endpoint_the_id_token_apis_are_read_and_star_is_refused() 
         ("PERMISSIONS_ENDPOINT", "effective"),
         ("ID_TOKEN_APIS", "*"),
     ];
-    let outcome = run(
+    let outcome = once(
         &host,
         &FakeApi::default(),
-        &Instance::default(),
-        &settings(&star),
+        &star,
         user_event("auth0|three", Some(API_A)),
     );
     assert_eq!(outcome, Outcome::Denied(Code::ConfigInvalid));
