@@ -133,7 +133,8 @@ check_stack_first() {
     die "$module: the stack does not come first (stack pointer ${stack:-not found}); drop --low-memory-unused from optimize()"
   local low
   low=$(grep -oE '^ \(data [^ ]* ?\(i32\.const [0-9]+\)' <<<"$text" | grep -oE '[0-9]+\)$' | tr -d ')' | sort -n | head -1)
-  [ -z "$low" ] || [ "$low" -ge "$stack" ] ||
+  [ -n "$low" ] || die "$module: no data segment found (has wasm-dis's output changed?); check_stack_first cannot check the layout"
+  [ "$low" -ge "$stack" ] ||
     die "$module: a data segment starts at $low, below the stack's top; drop --low-memory-unused from optimize()"
 }
 

@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { claimBytes, RESERVED_HOSTS } = require('../local/sandbox');
+const { claimBytes, RESERVED_HOSTS, RESERVED_URN_PREFIX } = require('../local/sandbox');
 
 const ROOT = path.join(__dirname, '..');
 const table = JSON.parse(fs.readFileSync(path.join(__dirname, 'agreement.json'), 'utf8'));
@@ -23,6 +23,7 @@ test("the shim's log prefix and internal deny text are the module's", () => {
 
 test('the sandbox reserves the hosts the module refuses as namespaces', () => {
   assert.deepEqual(RESERVED_HOSTS, table.reserved_hosts);
+  assert.equal(RESERVED_URN_PREFIX, table.reserved_urn_prefix);
 });
 
 test('the sandbox counts claim bytes as the module does', () => {

@@ -250,7 +250,7 @@ test('PERMISSIONS_ENDPOINT=effective: one API per read, cursor paging, group gra
     assert.deepEqual(refused.report, { outcome: 'denied', codes: ['management_api_error'] });
     assert.match(refused.logs.join('\n'), /authorise it for the Management API with read:user_effective_permissions/);
     const bad = await login(createInstance(), 'auth0|big', { audience: api, extra: { PERMISSIONS_ENDPOINT: 'groups' } });
-    assert.match(bad.logs[0], /PERMISSIONS_ENDPOINT must be user or effective/);
+    assert.match(bad.logs[0], /PERMISSIONS_ENDPOINT must be permissions or effective/);
   } finally {
     await own.close();
   }

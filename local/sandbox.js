@@ -217,13 +217,14 @@ const RESTRICTED_CLAIMS = new Set(('acr act active amr at_hash ath attest aud au
   'sip_callid sip_cseq_num sip_date sip_from_tag sip_via_branch sub sub_jwk toe txn typ uuid vot vtm x5t#S256').split(' '));
 const CUSTOM_CLAIMS_LIMIT = 100 * 1000;
 
-/** The domains Auth0 owns: custom claims namespaced under them are dropped. */
+/** The domains Auth0 owns, and its URN prefix: custom claims namespaced under them are dropped. */
 const RESERVED_HOSTS = ['auth0.com', 'webtask.io', 'webtask.run'];
+const RESERVED_URN_PREFIX = 'urn:auth0';
 
 function droppedReason(name) {
   if (RESTRICTED_CLAIMS.has(name)) return 'restricted claim name';
   const lower = name.toLowerCase();
-  if (lower.startsWith('urn:auth0')) return 'urn:auth0 namespace';
+  if (lower.startsWith(RESERVED_URN_PREFIX)) return 'urn:auth0 namespace';
   const host = /^https?:\/\/([^/:?#]+)/.exec(lower)?.[1];
   if (host && RESERVED_HOSTS.some((d) => host === d || host.endsWith('.' + d))) {
     return 'Auth0-owned namespace';
@@ -384,4 +385,4 @@ function applyAppMetadata(appMetadata, writes) {
   return next;
 }
 
-module.exports = { applyAppMetadata, builtinsOnly, loadAction, invalidHandlerMessage, SHAPES, DEFAULT_SHAPE, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, RESERVED_HOSTS, DEFAULT_ACTION, WASM_ALLOWED };
+module.exports = { applyAppMetadata, builtinsOnly, loadAction, invalidHandlerMessage, SHAPES, DEFAULT_SHAPE, createApi, createCache, makeEvent, claimBytes, RESTRICTED_CLAIMS, RESERVED_HOSTS, RESERVED_URN_PREFIX, DEFAULT_ACTION, WASM_ALLOWED };

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::claims::{ClaimKind, ClaimPlan, Grants, TokenKind};
 use crate::error::{deny_reason, Code, LOG_PREFIX};
-use crate::settings::origin::RESERVED_HOSTS;
+use crate::settings::origin::{Namespace, RESERVED_HOSTS, RESERVED_URN_PREFIX};
 
 fn table() -> Value {
     serde_json::from_str(include_str!("../e2e/agreement.json")).unwrap()
@@ -27,6 +27,9 @@ fn the_log_prefix_deny_text_and_reserved_hosts_are_the_table_s() {
     assert_eq!(t["log_prefix"], LOG_PREFIX);
     assert_eq!(t["internal_deny"], deny_reason(Code::Internal));
     assert_eq!(strings(&t["reserved_hosts"]), RESERVED_HOSTS);
+    assert_eq!(t["reserved_urn_prefix"], RESERVED_URN_PREFIX);
+    // A prefix, not an identifier: what starts with it is refused.
+    assert!(Namespace::parse(&format!("{RESERVED_URN_PREFIX}x:claims")).is_err());
 }
 
 #[test]

@@ -65,6 +65,12 @@ pub async fn post_login<H: Host, A: ActionApi>(
     let timeout_ms = login.settings.http_timeout_ms;
     let permissions = async {
         let settings = login.management()?;
+        let effective_apis = login.effective_apis();
+        // The effective endpoint reads one API at a time: with none requested and none listed
+        // there is nothing to read, and no permissions claim (never an empty one, never stored).
+        if effective_apis.as_ref().is_some_and(Vec::is_empty) {
+            return None;
+        }
         let lookup = source::Lookup {
             client: mgmt::Client {
                 host,
@@ -81,7 +87,7 @@ pub async fn post_login<H: Host, A: ActionApi>(
             user_id: &login.event.user.user_id,
             roles: &login.roles,
             organization: login.event.organization_id(),
-            effective_apis: login.effective_apis(),
+            effective_apis,
             stored: login.event.user.cached_permissions.as_deref(),
         };
         Some(lookup.permissions().await)
@@ -148,9 +154,11 @@ impl Login {
 
     /// With `PERMISSIONS_ENDPOINT=effective`, the APIs whose permissions the tokens carry: the
     /// requested one, and those `ID_TOKEN_APIS` names (by default the requested one; with no API
-    /// requested, none). `None` for the user's permissions endpoint, which reads every API.
+    /// requested, none). `None` for the user's permissions endpoint, which reads every API, and
+    /// for a login through an Organization.
     fn effective_apis(&self) -> Option<Vec<String>> {
-        if !self.settings.effective {
+        // Through an Organization the member's roles there are read, whatever the endpoint.
+        if !self.settings.effective || self.event.organization_id().is_some() {
             return None;
         }
         let (in_id, in_access) = self.permission_targets();

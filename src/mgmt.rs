@@ -316,6 +316,8 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             path_segment(user_id)
         );
         let mut all = Vec::new();
+        // Requests sent in this read: every one after the first waits for a closed gate.
+        let mut sent = 0;
         for api in apis {
             let first = format!(
                 "resource_server_identifier={}&take={PER_PAGE}",
@@ -327,7 +329,8 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 if page == MAX_PAGES {
                     return Err(too_many(MAX_PAGES * u64::from(PER_PAGE)));
                 }
-                let (body, _) = self.get_page(&path, &query, page, EFFECTIVE_SCOPE).await?;
+                let (body, _) = self.get_page(&path, &query, sent, EFFECTIVE_SCOPE).await?;
+                sent += 1;
                 let found = parse_page(&body).map_err(|e| e.with_request(format!("GET {path}")))?;
                 all.extend(found.items);
                 match found.next {
@@ -501,6 +504,7 @@ fn management_error(status: u16, scope: &str) -> Error {
         401 => "the Management API refused the token twice; check AUTH0_DOMAIN is the canonical tenant domain".to_string(),
         403 => format!("the application lacks a scope: authorise it for the Management API with {scope}"),
         404 if scope == "read:roles" => "the role does not exist in this tenant (deleted since the login began?)".to_string(),
+        404 if scope == EFFECTIVE_SCOPE => "the user, or an API it is read for (the requested one or one in ID_TOKEN_APIS), does not exist in this tenant".to_string(),
         404 if scope == MEMBER_ROLES_SCOPE => "the user is not a member of the login's Organization, or it no longer exists".to_string(),
         404 => "the user does not exist in this tenant (check AUTH0_DOMAIN)".to_string(),
         s if s >= 500 => "the Management API failed; it was retried once".to_string(),

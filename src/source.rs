@@ -216,7 +216,8 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         let host = self.client.host;
         let settings = self.client.settings;
         let source = match &self.effective_apis {
-            Some(apis) => format!("effective\n{}", apis.join("\n")),
+            // The count first: API identifiers and role names are both listed, one a line.
+            Some(apis) => format!("effective\n{}\n{}", apis.len(), apis.join("\n")),
             None => self.source.as_str().to_owned(),
         };
         let context = Context::new(settings, self.organization, &source, self.roles);

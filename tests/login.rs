@@ -1756,3 +1756,93 @@ fn an_effective_set_is_cached_for_its_apis_only() {
             .is_empty());
     }
 }
+
+#[test]
+fn listing_both_apis_keeps_one_effective_set_across_audiences() {
+    // One set a user: alternating audiences re-reads at each switch unless ID_TOKEN_APIS lists
+    // the APIs, which makes every login need the same APIs, read together once.
+    let host = FakeHost::new();
+    let instance = Instance::default();
+    let apis = format!("{API_A},{API_B}");
+    let input = settings(&[
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("PERMISSIONS_TTL", "300"),
+        ("ID_TOKEN_APIS", &apis),
+    ]);
+    for audience in [API_A, API_B, API_A, API_B] {
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &instance,
+            &input,
+            user_event("auth0|three", Some(audience)),
+        );
+        assert!(!api
+            .claim(TokenKind::Access, "permissions")
+            .unwrap()
+            .is_empty());
+    }
+    assert_eq!(host.count("/effective-permissions?"), 2, "both APIs, once");
+}
+
+#[test]
+fn with_the_effective_endpoint_and_no_api_to_read_nothing_is_read_written_or_claimed() {
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let effective = [
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("PERMISSIONS_TTL", "300"),
+    ];
+    let outcome = once(&host, &api, &effective, user_event("auth0|three", None));
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(
+        api.claim(TokenKind::Id, "permissions"),
+        None,
+        "never an empty claim"
+    );
+    assert!(api.claim(TokenKind::Id, "roles").is_some());
+    assert_eq!(host.count("/oauth/token"), 0);
+    assert_eq!(host.count("/api/v2/"), 0);
+    assert_eq!(written(&api), None, "nothing stored");
+}
+
+#[test]
+fn the_effective_endpoint_applies_to_the_user_s_permissions_only() {
+    // Through an Organization: the member's roles there, as with the other endpoint.
+    let host = FakeHost::new();
+    let api = FakeApi::default();
+    let effective = [("PERMISSIONS_ENDPOINT", "effective")];
+    let outcome = once(
+        &host,
+        &api,
+        &effective,
+        cached_event("auth0|three", &["editor"], Some("org_1"), None),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(host.count("/effective-permissions"), 0);
+    assert_eq!(host.count("/members/auth0%7Cthree/roles"), 1);
+    // With PERMISSIONS_SOURCE=roles it does nothing, so ID_TOKEN_APIS=* is not refused.
+    let roles = [
+        ("PERMISSIONS_ENDPOINT", "effective"),
+        ("PERMISSIONS_SOURCE", "roles"),
+        ("ID_TOKEN_APIS", "*"),
+    ];
+    let host = FakeHost::new();
+    let outcome = once(
+        &host,
+        &FakeApi::default(),
+        &roles,
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    assert_eq!(host.count("/effective-permissions"), 0);
+    // An unknown value names both.
+    let outcome = once(
+        &FakeHost::new(),
+        &FakeApi::default(),
+        &[("PERMISSIONS_ENDPOINT", "user")],
+        user_event("auth0|three", Some(API_A)),
+    );
+    assert_eq!(outcome, Outcome::Denied(Code::ConfigInvalid));
+}

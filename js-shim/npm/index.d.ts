@@ -14,7 +14,7 @@ export interface Settings {
   DEADLINE_MS?: string | number;
   MAX_CLAIMS_BYTES?: string | number;
   PERMISSIONS_SOURCE?: 'user' | 'roles';
-  PERMISSIONS_ENDPOINT?: 'user' | 'effective';
+  PERMISSIONS_ENDPOINT?: 'permissions' | 'effective';
   PERMISSIONS_TTL?: string | number;
   PERMISSIONS_STALE_MAX?: string | number;
   PERMIT_SYNC?: string;

@@ -91,7 +91,7 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "PERMISSIONS_ENDPOINT",
-        "user",
+        "permissions",
         "the user's permissions endpoint, or the effective-permissions endpoint (group roles)",
     ),
     key("PERMISSIONS_TTL", "300", "seconds a computed set is reused"),

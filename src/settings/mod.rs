@@ -97,9 +97,9 @@ pub struct Settings {
     pub max_claims_bytes: usize,
     /// `PERMISSIONS_SOURCE`. Defaults to `user`.
     pub source: PermissionsSource,
-    /// `PERMISSIONS_ENDPOINT=effective`: the user's permissions from
-    /// `/users/{id}/effective-permissions` (groups included), one API at a time. Defaults to
-    /// `user` (`/users/{id}/permissions`).
+    /// `PERMISSIONS_ENDPOINT=effective` with `PERMISSIONS_SOURCE=user`: the user's permissions
+    /// from `/users/{id}/effective-permissions` (groups included), one API at a time. Defaults
+    /// to `permissions` (`/users/{id}/permissions`).
     pub effective: bool,
     /// `PERMISSIONS_TTL` and `PERMISSIONS_STALE_MAX`.
     pub freshness: Freshness,
@@ -198,14 +198,16 @@ impl Settings {
         };
         let effective = match s.get("PERMISSIONS_ENDPOINT", &[], Kind::Plain)? {
             None => false,
-            Some(v) if v.eq_ignore_ascii_case("user") => false,
+            Some(v) if v.eq_ignore_ascii_case("permissions") => false,
             Some(v) if v.eq_ignore_ascii_case("effective") => true,
             Some(_) => {
                 return Err(Error::config(
-                    "PERMISSIONS_ENDPOINT must be user or effective".into(),
+                    "PERMISSIONS_ENDPOINT must be permissions or effective".into(),
                 ))
             }
         };
+        // It applies to the user's permissions only (not to PERMISSIONS_SOURCE=roles).
+        let effective = effective && source == PermissionsSource::User && !permissions_in.is_none();
         if effective && id_token_apis == ApiSelection::All {
             return Err(Error::config("ID_TOKEN_APIS=* cannot be read with PERMISSIONS_ENDPOINT=effective, which reads one API at a time: list the APIs".into()));
         }
@@ -323,8 +325,8 @@ mod tests {
             ("https://[::1]:443", "https://[::1]:443"),
             ("urn:myapp:claims", "urn:myapp:claims"),
             ("urn:example-corp:auth:v1", "urn:example-corp:auth:v1"),
+            ("urn:auth1:claims", "urn:auth1:claims"),
             ("urn:myapp:claims/", "urn:myapp:claims"),
-            ("urn:auth0x:claims", "urn:auth0x:claims"),
         ];
         for (input, expected) in cases {
             let ns = Namespace::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -352,6 +354,8 @@ mod tests {
             ("urn:auth0", "reserved"),
             ("urn:auth0:claims", "reserved"),
             ("URN:Auth0:claims", "reserved"),
+            ("urn:auth0x:claims", "reserved"),
+            ("urn:auth0-corp:claims", "reserved"),
             ("urn:", "identifier"),
             ("urn:x:claims", "identifier"),
             ("urn:myapp", "nothing after"),

@@ -143,6 +143,9 @@ fn check_hostname(host: &str) -> std::result::Result<(), String> {
 /// The domains Auth0 owns: a claim namespace under one of them (or a subdomain) is refused.
 pub const RESERVED_HOSTS: [&str; 3] = ["auth0.com", "webtask.io", "webtask.run"];
 
+/// The URN prefix Auth0 reserves: a claim namespace starting with it is refused.
+pub const RESERVED_URN_PREFIX: &str = "urn:auth0";
+
 /// The Auth0-owned domain `host` falls under, if any.
 fn reserved_host(host: &str) -> Option<&'static str> {
     RESERVED_HOSTS
@@ -154,8 +157,12 @@ fn parse_urn(value: &str) -> std::result::Result<String, String> {
     // urn:<NID>:<NSS> (RFC 8141): NID 2–32 letters, digits or '-', starting and ending alphanumeric.
     let rest = value.get(4..).unwrap_or_default();
     let (nid, nss) = rest.split_once(':').unwrap_or((rest, ""));
-    if nid.eq_ignore_ascii_case("auth0") {
-        return Err("urn:auth0 is reserved by Auth0".into());
+    // Auth0 reserves the prefix: its Actions drop every claim whose name starts with it.
+    if value
+        .get(..RESERVED_URN_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(RESERVED_URN_PREFIX))
+    {
+        return Err("urn:auth0… is reserved by Auth0".into());
     }
     let nid_ok = (2..=32).contains(&nid.len())
         && nid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
