@@ -18,7 +18,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { minify: terser } = require('terser');
-const { base91Encode } = require('../js-shim/base91.js');
+const { rollup } = require('rollup');
 const { shortenNames } = require('./short-names.js');
 const { writeRuntimePackage, writeToolsPackage } = require('./packages.js');
 
@@ -145,29 +145,32 @@ function translatedModuleFactory(source) {
   return `function createTranslatedModule(imports) {\n${body.slice(0, start)}\nreturn asmFunc(imports);\n}`;
 }
 
-const ENGINE_PRELUDE = "const { TextDecoder, TextEncoder } = require('util');";
+// The shipped sources are ES modules in js-shim/ with explicit imports; rollup resolves them into
+// one CommonJS file per entry (Node built-ins stay `require`s). What the build generates (the
+// wasm-bindgen glue, the module itself or its translation) is the one module the entries import
+// by the name below; every rollup warning fails the build.
+const GENERATED = 'auth0-rbac-claims:generated';
+const BUILTINS = ['buffer', 'crypto', 'fs', 'path', 'util', 'zlib'];
 
-const WASM_ENGINE = `
-let compiled; // compiled once per Action instance
-const wasmEngine = {
-  name: 'webassembly',
-  create(queueMicrotask) {
-    compiled = compiled || new WebAssembly.Module(loadWasm());
-    const bindings = createBindings(TextDecoder, TextEncoder, queueMicrotask, actionCrypto);
-    bindings.instantiate((imports) => new WebAssembly.Instance(compiled, imports).exports);
-    return bindings;
-  },
-};`;
-
-const JS_ENGINE = `
-const jsEngine = {
-  name: 'javascript',
-  create(queueMicrotask) {
-    const bindings = createTranslatedBindings(TextDecoder, TextEncoder, queueMicrotask, actionCrypto);
-    bindings.instantiate(loadTranslatedModule());
-    return bindings;
-  },
-};`;
+async function bundleEntry(entry, generated) {
+  const bundle = await rollup({
+    input: path.join(here, entry),
+    external: BUILTINS,
+    plugins: [
+      {
+        name: 'generated',
+        resolveId: (id) => (id === GENERATED ? `\0${GENERATED}` : null),
+        load: (id) => (id === `\0${GENERATED}` ? generated : null),
+      },
+    ],
+    onwarn(warning) {
+      throw new Error(`rollup, bundling ${entry}: ${warning.message}`);
+    },
+  });
+  const { output } = await bundle.generate({ format: 'cjs', esModule: false, generatedCode: 'es2015' });
+  await bundle.close();
+  return output[0].code;
+}
 
 // The first comment says what the file is: package, version, the source revision it was built
 // from and the sha256 of the module inside, so that an administrator can check what they paste
@@ -181,8 +184,8 @@ function banner(kind, module) {
 }
 
 // Top-level names are the file's own (Auth0 wraps the file in a function; only `exports` leaves
-// it), so they are mangled too; `WASM` keeps its name (and, without top-level compression, its
-// own declaration), so that the module is easy to find in the file.
+// it), so they are mangled too; `WASM` keeps its name, so that the module is easy to find in the
+// file (`WASM="…"`, after the `require`s of the built-ins).
 async function minify(source, passes = 3) {
   const result = await terser(source, {
     ecma: 2020,
@@ -204,8 +207,7 @@ function brotli(bytes) {
 }
 
 async function main() {
-  const shim = read(path.join(here, 'shim.js'));
-  const base91 = read(path.join(here, 'base91.js')).split('// --- build side')[0];
+  const { base91Encode } = await import('../js-shim/base91.mjs');
   const translated = translatedModuleFactory(read(built('mvp', `${CRATE}.wasm2js.js`)));
   const translatedGlue = bindingsFactory(read(built('mvp', `bindgen/${CRATE}.js`)), 'createTranslatedBindings');
 
@@ -220,15 +222,10 @@ async function main() {
   const action = await minify(
     [
       banner('Auth0 post-login Action (paste as is, or deploy with `node local/cli.js deploy`)', wasm),
-      "'use strict';",
-      `const WASM = '${base91Encode(compressed)}';`,
-      base91,
-      "function loadWasm() { return require('zlib').brotliDecompressSync(base91Decode(WASM)); }",
-      bindingsFactory(short.glue, 'createBindings'),
-      ENGINE_PRELUDE,
-      WASM_ENGINE,
-      'const ENGINES = [wasmEngine];',
-      shim,
+      await bundleEntry(
+        'action.mjs',
+        [`export const WASM = '${base91Encode(compressed)}';`, `export ${bindingsFactory(short.glue, 'createBindings')}`].join('\n'),
+      ),
     ].join('\n'),
   );
   fs.mkdirSync(path.join(distDir, 'npm'), { recursive: true });
@@ -238,14 +235,7 @@ async function main() {
   const fallback = await minify(
     [
       banner('Auth0 post-login Action, module translated to JavaScript for runtimes without WebAssembly'),
-      "'use strict';",
-      translated,
-      'function loadTranslatedModule() { return createTranslatedModule; }',
-      translatedGlue,
-      ENGINE_PRELUDE,
-      JS_ENGINE,
-      'const ENGINES = [jsEngine];',
-      shim,
+      await bundleEntry('action-js-fallback.mjs', [`export ${translated}`, `export ${translatedGlue}`].join('\n')),
     ].join('\n'),
     1,
   );
@@ -264,17 +254,14 @@ async function main() {
   );
   const npmIndex = [
     banner('npm package form'),
-    "'use strict';",
-    `function loadWasm() { return require('zlib').brotliDecompressSync(require('fs').readFileSync(require('path').join(__dirname, '${wasmName}'))); }`,
-    "function loadTranslatedModule() { return require('./translated.js'); }",
-    bindingsFactory(read(built('npm', `bindgen/${CRATE}.js`)), 'createBindings'),
-    translatedGlue,
-    ENGINE_PRELUDE,
-    WASM_ENGINE,
-    JS_ENGINE,
-    'const ENGINES = [wasmEngine, jsEngine];',
-    shim,
-    read(path.join(here, 'npm', 'exports.js')),
+    await bundleEntry(
+      'npm/index.mjs',
+      [
+        `export const WASM_FILE = '${wasmName}';`,
+        `export ${bindingsFactory(read(built('npm', `bindgen/${CRATE}.js`)), 'createBindings')}`,
+        `export ${translatedGlue}`,
+      ].join('\n'),
+    ),
   ].join('\n');
   fs.writeFileSync(path.join(npmDir, 'index.js'), await minify(npmIndex));
   fs.writeFileSync(path.join(npmDir, wasmName), brotli(fs.readFileSync(built('npm', `${CRATE}_opt.wasm`))));

@@ -13,7 +13,7 @@ const ROOT = path.join(__dirname, '..');
 const table = JSON.parse(fs.readFileSync(path.join(__dirname, 'agreement.json'), 'utf8'));
 
 test("the shim's log prefix and internal deny text are the module's", () => {
-  const shim = fs.readFileSync(path.join(ROOT, 'js-shim', 'shim.js'), 'utf8');
+  const shim = fs.readFileSync(path.join(ROOT, 'js-shim', 'shim.mjs'), 'utf8');
   assert.ok(shim.includes(`\`${table.log_prefix} internal: `), 'the internal log line');
   assert.ok(shim.includes(`api.access.deny('${table.internal_deny}')`), 'the internal deny');
   // And the built file carries them.

@@ -1,7 +1,26 @@
-// Exports of the npm package form, beyond the Action's `onExecutePostLogin` (typed in index.d.ts).
-// The claim reading itself is Rust (ClaimLayout::read, through `readGrants` in the package's
-// WebAssembly): the layout that writes the claims in the Action reads them here.
-/* global run, instance */
+// The entry of dist/npm/index.js, the npm package: the Action's `onExecutePostLogin` and the
+// helpers for backends (typed in index.d.ts). The .wasm (brotli) ships beside index.js; the module
+// translated to JavaScript (translated.js) is loaded only if compiling it is refused. The claim
+// reading itself is Rust (ClaimLayout::read, through `readGrants` in the package's WebAssembly):
+// the layout that writes the claims in the Action reads them here.
+//
+// The bundle is the package's CommonJS index.js: this entry fills that module's `exports` and
+// loads its neighbours with its `require` and `__dirname` (the free variables here).
+/* global exports, require, __dirname */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { brotliDecompressSync } from 'zlib';
+import { WASM_FILE, createBindings, createTranslatedBindings } from 'auth0-rbac-claims:generated'; // build-tools/bundle.js
+import { jsEngine, wasmEngine } from '../engines.mjs';
+import { INTERNALS, createAction } from '../shim.mjs';
+
+const { onExecutePostLogin, internals } = createAction([
+  wasmEngine(() => brotliDecompressSync(readFileSync(join(__dirname, WASM_FILE))), createBindings),
+  jsEngine(() => require('./translated.js'), createTranslatedBindings),
+]);
+exports.onExecutePostLogin = onExecutePostLogin;
+exports[INTERNALS] = internals;
+const { run, instance } = internals;
 
 /**
  * A post-login handler with settings given in code; they take precedence over

@@ -1,0 +1,130 @@
+// The Action's JavaScript side: instance lifecycle and the hand-over to Rust, nothing else.
+// Settings, decisions, HTTP and every call on `api` happen in Rust. Each entry module (action.mjs,
+// action-js-fallback.mjs, npm/index.mjs) calls `createAction` with its engines (engines.mjs): the
+// ways to get the module's bindings, tried in order until one works.
+
+/**
+ * The handler over `engines`, and `internals`: `run(event, api, options)` and `instance()` for the
+ * npm helpers, the rest for tests and the local runner.
+ */
+export function createAction(engines) {
+  // The live bindings. Replaced after a trap, so one bad login cannot break the next. Auth0's Node
+  // 22 runtime reuses an Action instance across logins, so this lives as long as the instance.
+  let current;
+
+  // A trap: a WebAssembly RuntimeError, or the JavaScript translation's equivalent. Told by name,
+  // not by `instanceof`: under Auth0's test loader the error may come from another realm than the
+  // `WebAssembly` this code names.
+  function isTrap(error) {
+    return error?.name === 'RuntimeError' || error?.name === 'WasmTrap';
+  }
+
+  function instance() {
+    if (current) return current;
+    let reportTrap;
+    const trapped = new Promise((_, reject) => {
+      reportTrap = reject;
+    });
+    trapped.catch(() => {}); // observed through Promise.race below; never an unhandled rejection
+    // Rust futures are polled from microtasks: a trap there must reach the logins of that
+    // instance instead of escaping as an uncaught exception.
+    const guardedQueueMicrotask = (task) =>
+      queueMicrotask(() => {
+        try {
+          task();
+        } catch (error) {
+          if (!isTrap(error)) throw error;
+          retire(fresh, error);
+        }
+      });
+    const refusals = [];
+    let fresh;
+    for (const engine of engines) {
+      try {
+        fresh = engine.create(guardedQueueMicrotask);
+        fresh.engine = engine.name;
+        break;
+      } catch (error) {
+        refusals.push(`${engine.name}: ${error.message}`);
+      }
+    }
+    if (!fresh) {
+      throw new Error(`the module cannot run here (${refusals.join('; ')}); use the npm package or dist/action-js-fallback.js`);
+    }
+    fresh.trapped = trapped;
+    fresh.reportTrap = reportTrap;
+    current = fresh;
+    return fresh;
+  }
+
+  function retire(bindings, error) {
+    if (current === bindings) current = undefined;
+    bindings.reportTrap(error);
+  }
+
+  // The event as JSON text. Only fields near the top are read, so when an event is too deep to
+  // stringify (JSON.stringify recurses) everything below 32 levels is left out.
+  function encodeEvent(event) {
+    try {
+      return JSON.stringify(event === undefined ? null : event);
+    } catch {
+      const depth = new WeakMap();
+      return JSON.stringify(event, function (key, value) {
+        if (typeof value === 'bigint') return String(value);
+        if (value === null || typeof value !== 'object') return value;
+        const level = (depth.get(this) || 0) + 1;
+        if (level > 32) return undefined;
+        depth.set(value, level);
+        return value;
+      });
+    }
+  }
+
+  async function run(event, api, options) {
+    const eventJson = encodeEvent(event);
+    const optionsJson = options === undefined ? undefined : JSON.stringify(options);
+    let bindings;
+    try {
+      bindings = instance();
+    } catch (error) {
+      // Without the module no setting can be read: fail closed, whatever ON_ERROR says.
+      console.log(`[auth0-rbac-claims] internal: ${error.message}`);
+      api.access.deny('Authorization data for this login is unavailable (internal).');
+      return { outcome: 'denied', codes: ['internal'] };
+    }
+    let report;
+    try {
+      report = await Promise.race([bindings.onExecutePostLogin(eventJson, api, optionsJson), bindings.trapped]);
+    } catch (error) {
+      if (!isTrap(error)) throw error;
+      retire(bindings, error);
+      report = await instance().onExecutePostLogin(eventJson, api, optionsJson, true);
+    }
+    return JSON.parse(report);
+  }
+
+  /**
+   * Auth0 post-login handler (trigger v3). Settings come from `event.configuration` and
+   * `event.secrets`. Resolves to `{ outcome, codes }` for local tools; Auth0 ignores it.
+   * It must stay an `async function`: Auth0's loader refuses any other handler
+   * (`fn.constructor.name === 'AsyncFunction'`), and the build checks the minified files for it.
+   */
+  async function onExecutePostLogin(event, api) {
+    return run(event, api, undefined);
+  }
+
+  return {
+    onExecutePostLogin,
+    // Exported under INTERNALS for tests and the local runner; not the Action's contract.
+    internals: {
+      run,
+      instance,
+      instantiate: () => void instance(),
+      engine: () => instance().engine,
+      trapNextLogin: () => instance().__trapNextLogin(),
+    },
+  };
+}
+
+/** The key of `createAction(…).internals` on an entry's exports: tests and the local runner. */
+export const INTERNALS = Symbol.for('auth0-rbac-claims.internals');
