@@ -17,7 +17,7 @@ use crate::host::{ActionApi, Host};
 use crate::mgmt::{self, TokenStore};
 use crate::permissions::ApiSelection;
 use crate::permit::{self, ScopeCache, SyncReport};
-use crate::retry::{Deadline, Gate};
+use crate::retry::{Budget, Gate};
 use crate::settings::{ManagementSettings, Settings, Sources};
 use crate::source::{self, Caches, Found};
 
@@ -62,7 +62,6 @@ pub async fn post_login<H: Host, A: ActionApi>(
     };
     // The only wait of a login — permissions and Permit sync side by side; everything before
     // and after it is synchronous.
-    let timeout_ms = login.settings.http_timeout_ms;
     let permissions = async {
         let settings = login.management()?;
         let effective_apis = login.effective_apis();
@@ -77,8 +76,7 @@ pub async fn post_login<H: Host, A: ActionApi>(
                 api,
                 store: &instance.tokens,
                 settings,
-                timeout_ms,
-                deadline: login.deadline,
+                budget: login.budget,
                 gate: &instance.gate,
             },
             caches: &instance.permissions,
@@ -98,8 +96,7 @@ pub async fn post_login<H: Host, A: ActionApi>(
             host,
             settings,
             scopes: &instance.permit_scopes,
-            timeout_ms,
-            deadline: login.deadline,
+            budget: login.budget,
         };
         Some(sync.run(&login.event.user, &login.roles).await)
     };
@@ -116,7 +113,7 @@ struct Login {
     requested: Option<String>,
     /// Claims known before any request (roles).
     plan: ClaimPlan,
-    deadline: Deadline,
+    budget: Budget,
 }
 
 impl Login {
@@ -132,7 +129,10 @@ impl Login {
             }
         }
         Ok(Login {
-            deadline: Deadline(started + f64::from(settings.deadline_ms)),
+            budget: Budget {
+                timeout_ms: settings.http_timeout_ms,
+                deadline: started + f64::from(settings.deadline_ms),
+            },
             requested: event.requested_api().map(str::to_owned),
             event,
             roles,

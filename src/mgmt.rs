@@ -21,7 +21,7 @@ use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
 use crate::permissions::{Permission, PermissionSet};
-use crate::retry::{self, Deadline, Gate, Stage};
+use crate::retry::{self, Budget, Gate, Stage};
 use crate::settings::{path_segment, ManagementSettings};
 
 /// Items per page of a user's permissions: the Public Cloud maximum.
@@ -159,10 +159,8 @@ pub struct Client<'a, H: Host, A: ActionApi> {
     pub store: &'a TokenStore,
     /// Tenant and credentials.
     pub settings: &'a ManagementSettings,
-    /// `HTTP_TIMEOUT_MS`.
-    pub timeout_ms: u32,
-    /// End of this login's budget.
-    pub deadline: Deadline,
+    /// This login's time for requests.
+    pub budget: Budget,
     /// The instance's stop after a 429.
     pub gate: &'a Gate,
 }
@@ -171,8 +169,7 @@ impl<H: Host, A: ActionApi> std::fmt::Debug for Client<'_, H, A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("origin", &self.settings.origin)
-            .field("timeout_ms", &self.timeout_ms)
-            .field("deadline", &self.deadline)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
@@ -192,14 +189,9 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             return Ok(token);
         }
         // Leader: start the request and let every other login wait on it.
-        let request = request_token(
-            self.host.clone(),
-            self.settings.clone(),
-            self.timeout_ms,
-            self.deadline,
-        )
-        .boxed_local()
-        .shared();
+        let request = request_token(self.host.clone(), self.settings.clone(), self.budget)
+            .boxed_local()
+            .shared();
         self.store.requests.set(self.store.requests.get() + 1);
         self.store.put(&key, Slot::Fetching(request.clone()));
         let result = request.await;
@@ -266,13 +258,12 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 url: url.to_owned(),
                 authorization: Some(token.bearer()),
                 json_body: None,
-                timeout_ms: self.timeout_ms,
+                timeout_ms: self.budget.timeout_ms,
             };
             let response = retry::send(
                 self.host,
                 request,
-                self.timeout_ms,
-                self.deadline,
+                self.budget,
                 Stage::Management,
                 Some(self.gate),
             )
@@ -453,7 +444,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             // for the reset if the budget allows, rather than fail and pay for it again later.
             let now = self.host.now_ms();
             if let Some(until) = self.gate.closed_until(now) {
-                if until + retry::MIN_ATTEMPT_MS <= self.deadline.0 {
+                if self.budget.fits(until, 0.0) {
                     self.host.sleep((until - now).ceil() as u32).await;
                 }
             }
@@ -656,8 +647,7 @@ impl ClassifyName for serde_json::Error {
 async fn request_token<H: Host>(
     host: H,
     settings: ManagementSettings,
-    timeout_ms: u32,
-    deadline: Deadline,
+    budget: Budget,
 ) -> Result<AccessToken> {
     let audience = settings.origin.management_audience();
     let body = json_object(&[
@@ -671,11 +661,11 @@ async fn request_token<H: Host>(
         url: format!("{}/oauth/token", settings.origin.as_str()),
         authorization: None,
         json_body: Some(body),
-        timeout_ms,
+        timeout_ms: budget.timeout_ms,
     };
     let described = request.describe();
     let sent_at = host.now_ms();
-    let response = retry::send(&host, request, timeout_ms, deadline, Stage::Token, None).await?;
+    let response = retry::send(&host, request, budget, Stage::Token, None).await?;
     if response.status != 200 {
         return Err(token_error(&response).with_request(described));
     }

@@ -23,7 +23,7 @@ use crate::error::{Code, Error, Result};
 use crate::event::User;
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
 use crate::json::{json_object, FlatObject};
-use crate::retry::{self, Deadline, Stage};
+use crate::retry::{self, Budget, Stage};
 use crate::settings::{path_segment, PermitSettings, Secret, SyncMode};
 
 /// Project and environment resolved from API keys (`GET /v2/api-key/scope`), for the life of the
@@ -118,10 +118,8 @@ pub struct Sync<'a, H: Host> {
     pub settings: &'a PermitSettings,
     /// Resolved scopes of this instance.
     pub scopes: &'a ScopeCache,
-    /// `HTTP_TIMEOUT_MS`.
-    pub timeout_ms: u32,
-    /// End of the login's budget.
-    pub deadline: Deadline,
+    /// The login's time for requests.
+    pub budget: Budget,
 }
 
 impl<H: Host> std::fmt::Debug for Sync<'_, H> {
@@ -330,17 +328,9 @@ impl<H: Host> Sync<'_, H> {
             url: format!("{}{path}", self.settings.api_url.as_str()),
             authorization: Some(format!("Bearer {}", self.settings.api_key.expose())),
             json_body: body,
-            timeout_ms: self.timeout_ms,
+            timeout_ms: self.budget.timeout_ms,
         };
-        retry::send(
-            self.host,
-            request,
-            self.timeout_ms,
-            self.deadline,
-            Stage::Permit,
-            None,
-        )
-        .boxed_local()
+        retry::send(self.host, request, self.budget, Stage::Permit, None).boxed_local()
     }
 }
 

@@ -28,14 +28,26 @@ pub const MIN_ATTEMPT_MS: f64 = 100.0;
 /// Wait after a 429 that announces nothing.
 pub const DEFAULT_RATE_LIMIT_WAIT_MS: f64 = 1_000.0;
 
-/// The point in time (ms since the epoch) at which the login must be done.
+/// A login's time for requests, one value for every client: each attempt at most `timeout_ms`
+/// (`HTTP_TIMEOUT_MS`), all of them done by `deadline` (ms since the epoch: the login's start plus
+/// `DEADLINE_MS`).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Deadline(pub f64);
+pub struct Budget {
+    /// One attempt's timeout.
+    pub timeout_ms: u32,
+    /// The point in time at which the login must be done.
+    pub deadline: f64,
+}
 
-impl Deadline {
+impl Budget {
     /// Milliseconds left at `now`, never negative.
     pub fn remaining(self, now: f64) -> f64 {
-        (self.0 - now).max(0.0)
+        (self.deadline - now).max(0.0)
+    }
+
+    /// Whether, after waiting `wait` ms from `now`, an attempt is still worth starting.
+    pub fn fits(self, now: f64, wait: f64) -> bool {
+        now + wait + MIN_ATTEMPT_MS <= self.deadline
     }
 }
 
@@ -109,12 +121,12 @@ pub fn decide(
     outcome: &std::result::Result<HttpResponse, FetchError>,
     attempts: Attempts,
     now: f64,
-    deadline: Deadline,
+    budget: Budget,
     stage: Stage,
     gated: bool,
     jitter: f64,
 ) -> Step {
-    let fits = |wait: f64| now + wait + MIN_ATTEMPT_MS <= deadline.0;
+    let fits = |wait: f64| budget.fits(now, wait);
     match outcome {
         Err(FetchError::Timeout) => Step::Fail(Error::new(
             Code::Timeout,
@@ -200,13 +212,13 @@ pub fn rate_limit_wait(headers: &ResponseHeaders, now: f64) -> f64 {
 
 /// Sends `request` under the rules above. The answer is returned whatever its status (the caller
 /// knows what a 401 or 404 means for it); errors are timeouts, rate limiting and connection
-/// failures. Each attempt's timeout is `timeout_ms` or what is left of the deadline, if less.
+/// failures. Each attempt's timeout is the budget's `timeout_ms` or what is left of its
+/// deadline, if less.
 /// With a `gate`, nothing is sent while it is closed, and a 429 closes it until the reset.
 pub async fn send<H: Host>(
     host: &H,
     mut request: HttpRequest,
-    timeout_ms: u32,
-    deadline: Deadline,
+    budget: Budget,
     stage: Stage,
     gate: Option<&Gate>,
 ) -> Result<HttpResponse> {
@@ -224,13 +236,13 @@ pub async fn send<H: Host>(
             )
             .with_request(described));
         }
-        let left = deadline.remaining(now);
+        let left = budget.remaining(now);
         if left < 1.0 {
             return Err(
                 Error::new(Code::Timeout, "the DEADLINE_MS budget ran out").with_request(described)
             );
         }
-        request.timeout_ms = (timeout_ms as f64).min(left).ceil() as u32;
+        request.timeout_ms = f64::from(budget.timeout_ms).min(left).ceil() as u32;
         let outcome = host.fetch(request.clone()).await;
         let now = host.now_ms();
         if let (Some(gate), Ok(r)) = (gate, &outcome) {
@@ -249,7 +261,7 @@ pub async fn send<H: Host>(
             &outcome,
             attempts,
             now,
-            deadline,
+            budget,
             stage,
             gate.is_some(),
             host.random(),
@@ -288,8 +300,11 @@ mod tests {
 
     const NOW: f64 = 1_700_000_000_000.0;
 
-    fn deadline(ms: f64) -> Deadline {
-        Deadline(NOW + ms)
+    fn budget(ms: f64) -> Budget {
+        Budget {
+            timeout_ms: 3_000,
+            deadline: NOW + ms,
+        }
     }
 
     #[test]
@@ -299,7 +314,7 @@ mod tests {
                 &answer(status, Default::default()),
                 Attempts::default(),
                 NOW,
-                deadline(10_000.0),
+                budget(10_000.0),
                 Stage::Management,
                 false,
                 0.5,
@@ -320,7 +335,7 @@ mod tests {
                 &answer(429, retry_after),
                 Attempts::default(),
                 NOW,
-                deadline(10_000.0),
+                budget(10_000.0),
                 Stage::Management,
                 false,
                 0.0
@@ -336,7 +351,7 @@ mod tests {
                 &answer(429, reset.clone()),
                 Attempts::default(),
                 NOW,
-                deadline(10_000.0),
+                budget(10_000.0),
                 Stage::Management,
                 false,
                 0.0
@@ -347,7 +362,7 @@ mod tests {
             &answer(429, reset),
             Attempts::default(),
             NOW,
-            deadline(2_000.0),
+            budget(2_000.0),
             Stage::Management,
             false,
             0.0,
@@ -371,7 +386,7 @@ mod tests {
             &answer(429, Default::default()),
             attempts,
             NOW,
-            deadline(60_000.0),
+            budget(60_000.0),
             Stage::Permit,
             false,
             0.0,
@@ -388,7 +403,7 @@ mod tests {
                 &answer(429, Default::default()),
                 once,
                 NOW,
-                deadline(60_000.0),
+                budget(60_000.0),
                 Stage::Permit,
                 false,
                 0.0
@@ -408,7 +423,7 @@ mod tests {
                     &outcome,
                     Attempts::default(),
                     NOW,
-                    deadline(10_000.0),
+                    budget(10_000.0),
                     Stage::Token,
                     false,
                     0.5
@@ -423,7 +438,7 @@ mod tests {
                 &outcome,
                 retried,
                 NOW,
-                deadline(10_000.0),
+                budget(10_000.0),
                 Stage::Token,
                 false,
                 0.5,
@@ -440,7 +455,7 @@ mod tests {
                 &answer(500, Default::default()),
                 Attempts::default(),
                 NOW,
-                deadline(150.0),
+                budget(150.0),
                 Stage::Token,
                 false,
                 0.0
@@ -459,7 +474,7 @@ mod tests {
             &answer(429, reset),
             Attempts::default(),
             NOW,
-            deadline(60_000.0),
+            budget(60_000.0),
             Stage::Management,
             true,
             0.0,
@@ -479,7 +494,7 @@ mod tests {
                 &answer(503, empty),
                 Attempts::default(),
                 NOW,
-                deadline(60_000.0),
+                budget(60_000.0),
                 Stage::Management,
                 true,
                 0.0
@@ -500,7 +515,7 @@ mod tests {
             &Err(FetchError::Timeout),
             Attempts::default(),
             NOW,
-            deadline(10_000.0),
+            budget(10_000.0),
             Stage::Management,
             false,
             0.0,
