@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the wasm-bindgen output and the shim into the deliverables:
+// Bundles the shipped modules (js-shim/, one entry per file, resolved by rollup) with what the
+// build generated (the wasm-bindgen glue, the module or its translation) into the deliverables:
 //   dist/action.js              one CommonJS file, the .wasm inlined (brotli + basE91), Node built-ins only
 //   dist/action-js-fallback.js  the same Action with the module translated to JavaScript (wasm2js),
 //                               for runtimes that refuse to compile WebAssembly
@@ -41,9 +42,9 @@ function replaceOnce(text, search, replacement, what) {
 }
 
 // wasm-bindgen --target no-modules emits `let wasm_bindgen = (function(exports) { … })({…});`.
-// Turn it into a factory so every call yields fresh glue state, and let the shim supply the few
-// globals the glue needs at load time (a bare vm context has no TextDecoder) and the microtask
-// hook through which traps are caught. The glue's own loaders (`initSync`, `__wbg_init`) are
+// Turn it into a factory so every call yields fresh glue state, and let the engines (engines.mjs)
+// supply the few globals the glue needs at load time (a bare vm context has no TextDecoder) and
+// the shim's microtask hook through which traps are caught. The glue's own loaders (`initSync`, `__wbg_init`) are
 // replaced by `instantiate(createExports)`, which hands the glue the exports of a WebAssembly
 // instance or of the module translated to JavaScript. `initSync` cannot be used: it tells its
 // argument forms apart with `Object.getPrototypeOf(x) === Object.prototype`, which is false for
@@ -167,9 +168,14 @@ async function bundleEntry(entry, generated) {
       throw new Error(`rollup, bundling ${entry}: ${warning.message}`);
     },
   });
-  const { output } = await bundle.generate({ format: 'cjs', esModule: false, generatedCode: 'es2015' });
-  await bundle.close();
-  return output[0].code;
+  try {
+    const { output } = await bundle.generate({ format: 'cjs', esModule: false, generatedCode: 'es2015' });
+    // One file per deliverable: a dynamic import() would split off a chunk that nothing ships.
+    if (output.length !== 1) throw new Error(`rollup, bundling ${entry}: ${output.length} chunks, expected one file`);
+    return output[0].code;
+  } finally {
+    await bundle.close();
+  }
 }
 
 // The first comment says what the file is: package, version, the source revision it was built

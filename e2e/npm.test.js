@@ -102,14 +102,24 @@ test('in a runtime that refuses WebAssembly the package runs its JavaScript tran
   // The package's index.js is loaded here as if it were the Action's own code, in a context
   // that refuses WebAssembly; only the context shape can refuse it (and gives `__dirname`, which
   // Node's module loader gives the package when an Action requires it).
-  const action = loadAction({ filename: file, wasm: false, require: createRequire(file) });
+  // translated.js is required only when the module cannot be compiled, not when the package loads.
+  const requests = [];
+  const recording = () => {
+    const real = createRequire(file);
+    return Object.assign((name) => (requests.push(name), real(name)), { resolve: real.resolve });
+  };
+  const action = loadAction({ filename: file, wasm: false, require: recording() });
+  assert.ok(!requests.includes('./translated.js'), `required at load: ${requests}`);
   assert.equal(action.exports[INTERNALS].engine(), 'javascript');
+  assert.ok(requests.includes('./translated.js'));
   const api = createApi();
   const report = await action.exports.postLogin({ CLAIM_NAMESPACE: NS })(makeEvent({ user: { user_id: 'auth0|big' }, roles: ['admin', 'editor'], audience: tenant.apis.admin, secrets: secrets() }), api);
   assert.equal(JSON.parse(JSON.stringify(report)).outcome, 'complete');
   assert.equal(api.finish().accessToken[`${NS}/permissions`].length, 30);
-  const withWasm = loadAction({ filename: file, shape: 'context', require: createRequire(file) });
+  requests.length = 0;
+  const withWasm = loadAction({ filename: file, shape: 'context', require: recording() });
   assert.equal(withWasm.exports[INTERNALS].engine(), 'webassembly');
+  assert.ok(!requests.includes('./translated.js'), `with WebAssembly: ${requests}`);
 });
 
 test('the reader exports read what the Action writes', () => {

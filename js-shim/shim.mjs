@@ -4,8 +4,8 @@
 // ways to get the module's bindings, tried in order until one works.
 
 /**
- * The handler over `engines`, and `internals`: `run(event, api, options)` and `instance()` for the
- * npm helpers, the rest for tests and the local runner.
+ * The handler over `engines`; `run(event, api, options)` and `instance()` (the live bindings)
+ * for the npm helpers; `internals` for tests and the local runner.
  */
 export function createAction(engines) {
   // The live bindings. Replaced after a trap, so one bad login cannot break the next. Auth0's Node
@@ -115,10 +115,11 @@ export function createAction(engines) {
 
   return {
     onExecutePostLogin,
+    run,
+    instance,
     // Exported under INTERNALS for tests and the local runner; not the Action's contract.
     internals: {
       run,
-      instance,
       instantiate: () => void instance(),
       engine: () => instance().engine,
       trapNextLogin: () => instance().__trapNextLogin(),

@@ -444,7 +444,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
             // for the reset if the budget allows, rather than fail and pay for it again later.
             let now = self.host.now_ms();
             if let Some(until) = self.gate.closed_until(now) {
-                if self.budget.fits(until, 0.0) {
+                if self.budget.fits(now, until - now) {
                     self.host.sleep((until - now).ceil() as u32).await;
                 }
             }

@@ -24,7 +24,7 @@ pub const MAX_RATE_LIMIT_RETRIES: u32 = 2;
 /// Retries after a 5xx or a connection failure, at most.
 pub const MAX_SERVER_ERROR_RETRIES: u32 = 1;
 /// A retry is only worth starting with at least this much of the deadline left after the wait.
-pub const MIN_ATTEMPT_MS: f64 = 100.0;
+const MIN_ATTEMPT_MS: f64 = 100.0;
 /// Wait after a 429 that announces nothing.
 pub const DEFAULT_RATE_LIMIT_WAIT_MS: f64 = 1_000.0;
 

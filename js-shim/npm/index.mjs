@@ -14,13 +14,12 @@ import { WASM_FILE, createBindings, createTranslatedBindings } from 'auth0-rbac-
 import { jsEngine, wasmEngine } from '../engines.mjs';
 import { INTERNALS, createAction } from '../shim.mjs';
 
-const { onExecutePostLogin, internals } = createAction([
+const { onExecutePostLogin, run, instance, internals } = createAction([
   wasmEngine(() => brotliDecompressSync(readFileSync(join(__dirname, WASM_FILE))), createBindings),
   jsEngine(() => require('./translated.js'), createTranslatedBindings),
 ]);
 exports.onExecutePostLogin = onExecutePostLogin;
 exports[INTERNALS] = internals;
-const { run, instance } = internals;
 
 /**
  * A post-login handler with settings given in code; they take precedence over
