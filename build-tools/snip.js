@@ -26,7 +26,7 @@ const FMT = { params: [0x7f, 0x7f], results: [0x7f] }; // (self: &T, f: &mut For
 const WRITES_NOTHING = { type: FMT, body: [0x41, 0x00] /* i32.const 0: Ok(()) */ };
 const SNIP = new Map([
   ['<f64 as core::fmt::Display>::fmt', WRITES_NOTHING],
-  ['<serde_core::de::WithDecimalPoint as core::fmt::Display>::fmt', WRITES_NOTHING],
+  ['<serde_core::de::WithDecimalPoint as core::fmt::Display>::fmt', { type: FMT, calls: 'auth0_rbac_claims_format_float' }],
 ]);
 
 /** `bytes` with the body of each function named in `targets` (see SNIP) replaced. */
@@ -74,7 +74,7 @@ function snip(bytes, targets) {
   if (byName.size === 0) throw new Error('no function names: snip runs on wasm-bindgen output, before wasm-opt');
   const replaced = new Map(); // defined function index → new body
   const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
-  for (const [target, { type, body }] of targets) {
+  for (const [target, { type, body, calls }] of targets) {
     const found = byName.get(target) || [];
     if (found.length !== 1) throw new Error(`${target}: ${found.length} functions of that name (expected 1); check the SNIP list in build-tools/snip.js`);
     const index = found[0] - imported;
@@ -82,7 +82,18 @@ function snip(bytes, targets) {
     if (!actual || !same(actual.params, type.params) || !same(actual.results, type.results)) {
       throw new Error(`${target}: not of the listed type; check the SNIP list in build-tools/snip.js`);
     }
-    const newBody = Buffer.from([0x00 /* no locals */, ...body, 0x0b /* end */]);
+    let instructions = body;
+    if (calls) {
+      // Both arguments passed on to the named function, whose result is returned.
+      const callee = byName.get(calls) || [];
+      if (callee.length !== 1) throw new Error(`${calls}: ${callee.length} functions of that name (expected 1)`);
+      const calleeType = types[typeOf[callee[0] - imported]];
+      if (!calleeType || !same(calleeType.params, type.params) || !same(calleeType.results, type.results)) {
+        throw new Error(`${calls}: not of the type of ${target}`);
+      }
+      instructions = [0x20, 0x00, 0x20, 0x01, 0x10, ...encodeLeb(callee[0])];
+    }
+    const newBody = Buffer.from([0x00 /* no locals */, ...instructions, 0x0b /* end */]);
     replaced.set(index, Buffer.concat([encodeLeb(newBody.length), newBody]));
   }
   let [count, p] = leb(bytes, code.start);

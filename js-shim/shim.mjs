@@ -81,8 +81,8 @@ export function createAction(engines) {
   }
 
   async function run(event, api, options) {
-    const eventJson = encodeEvent(event);
-    const optionsJson = options === undefined ? undefined : JSON.stringify(options);
+    const eventJson = event === undefined ? null : event;
+    const optionsJson = options;
     let bindings;
     try {
       bindings = instance();

@@ -133,18 +133,9 @@ pub fn invalid(why: impl fmt::Display) -> Error {
 /// found and the login fails with `config_invalid`. Fields not read are skipped without being
 /// decoded (and without a nesting limit).
 pub fn from_json(text: &str) -> (Sources, Result<Event, Error>) {
-    let settings = serde_json::from_str(text).unwrap_or_default();
-    let event = serde_json::from_str(text).map_err(|e| invalid(without_position(&e)));
+    let settings = crate::json::parse(text).unwrap_or_default();
+    let event = crate::json::parse(text).map_err(invalid);
     (settings, event)
-}
-
-/// serde_json's message without its " at line L column C" suffix.
-fn without_position(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    match message.find(" at line ") {
-        Some(i) => message.get(..i).unwrap_or_default().to_owned(),
-        None => message,
-    }
 }
 
 struct StrictString(&'static str);
@@ -155,9 +146,17 @@ impl<'de> Visitor<'de> for StrictString {
         write!(f, "{} as a string", self.0)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_owned())
+        self.visit_string(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+        // The engine hands a lone surrogate over as U+FFFD: refused, like serde_json refuses the
+        // surrogate itself, so that an id or role name is never silently replaced.
+        if v.contains('\u{FFFD}') {
+            return Err(E::custom(format_args!(
+                "{} holds an unpaired surrogate",
+                self.0
+            )));
+        }
         Ok(v)
     }
 }

@@ -186,9 +186,69 @@ pub fn json_object(fields: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+#[cfg(not(all(target_arch = "wasm32", feature = "action")))]
 fn json_string(s: &str) -> String {
     // Serializing a str cannot fail.
     serde_json::to_string(s).unwrap_or_default()
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "action"))]
+use crate::edge::engine::json_string;
+
+/// Why a JSON text could not be read as the type asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// Not JSON at all (or cut short).
+    Malformed,
+    /// JSON, but not of the type's shape; the decoder's message says where.
+    Shape(String),
+}
+
+impl ReadError {
+    /// A short word for messages: `malformed` or `wrong shape`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReadError::Malformed => "malformed",
+            ReadError::Shape(_) => "wrong shape",
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Malformed => f.write_str("not JSON"),
+            ReadError::Shape(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Reads a JSON text as `T`. In the Action's module the engine parses it (`JSON.parse`, native
+/// code) and serde-wasm-bindgen reads only the fields `T` declares; elsewhere (host tests, fuzzing,
+/// Rust backends) serde_json reads it.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ReadError> {
+    #[cfg(all(target_arch = "wasm32", feature = "action"))]
+    {
+        crate::edge::engine::parse(text)
+            .map_err(|why| why.map_or(ReadError::Malformed, ReadError::Shape))
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "action")))]
+    {
+        serde_json::from_str(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ReadError::Shape(without_position(&e)),
+            _ => ReadError::Malformed,
+        })
+    }
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+#[cfg(not(all(target_arch = "wasm32", feature = "action")))]
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.find(" at line ") {
+        Some(i) => message.get(..i).unwrap_or_default().to_owned(),
+        None => message,
+    }
 }
 
 #[cfg(test)]

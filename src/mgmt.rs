@@ -536,18 +536,18 @@ struct PageWithTotals {
 /// Reads a permissions answer in either shape: `{start, limit, total, permissions}` or a bare
 /// array. Anything else is `response_invalid`. (A fuzz target.)
 pub fn parse_page(body: &str) -> Result<Page> {
-    let invalid = |e: serde_json::Error| {
+    let invalid = |e: crate::json::ReadError| {
         Error::new(
             Code::ResponseInvalid,
             format!(
                 "the permissions answer is not the documented JSON ({})",
-                e.classify_name()
+                e.kind()
             ),
         )
     };
     match body.trim_start().as_bytes().first() {
         Some(b'[') => {
-            let items: Vec<Permission> = serde_json::from_str(body).map_err(invalid)?;
+            let items: Vec<Permission> = crate::json::parse(body).map_err(invalid)?;
             Ok(Page {
                 count: items.len(),
                 items,
@@ -555,7 +555,7 @@ pub fn parse_page(body: &str) -> Result<Page> {
             })
         }
         Some(b'{') => {
-            let p: PageWithTotals = serde_json::from_str(body).map_err(invalid)?;
+            let p: PageWithTotals = crate::json::parse(body).map_err(invalid)?;
             Ok(Page {
                 count: p.permissions.len(),
                 items: p.permissions,
@@ -599,22 +599,19 @@ struct RolesWithTotals {
 /// Reads a roles answer in either shape: `{start, limit, total, roles}` or a bare array.
 /// Anything else is `response_invalid`. (A fuzz target.)
 pub fn parse_roles_page(body: &str) -> Result<RolesPage> {
-    let invalid = |e: serde_json::Error| {
+    let invalid = |e: crate::json::ReadError| {
         Error::new(
             Code::ResponseInvalid,
-            format!(
-                "the roles answer is not the documented JSON ({})",
-                e.classify_name()
-            ),
+            format!("the roles answer is not the documented JSON ({})", e.kind()),
         )
     };
     match body.trim_start().as_bytes().first() {
         Some(b'[') => Ok(RolesPage {
-            roles: serde_json::from_str(body).map_err(invalid)?,
+            roles: crate::json::parse(body).map_err(invalid)?,
             total: None,
         }),
         Some(b'{') => {
-            let p: RolesWithTotals = serde_json::from_str(body).map_err(invalid)?;
+            let p: RolesWithTotals = crate::json::parse(body).map_err(invalid)?;
             Ok(RolesPage {
                 roles: p.roles,
                 total: Some(p.total),
@@ -624,21 +621,6 @@ pub fn parse_roles_page(body: &str) -> Result<RolesPage> {
             Code::ResponseInvalid,
             "the roles answer is not JSON",
         )),
-    }
-}
-
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax => "malformed",
-            serde_json::error::Category::Data => "wrong shape",
-            serde_json::error::Category::Eof => "truncated",
-        }
     }
 }
 
@@ -675,7 +657,7 @@ async fn request_token<H: Host>(
 /// Reads a `POST /oauth/token` answer sent at `sent_at` (ms since the epoch): the token, used
 /// until its expiry minus the margin. (A fuzz target.)
 pub fn parse_token_answer(body: &str, sent_at: f64) -> Result<AccessToken> {
-    let answer: Option<FlatObject> = serde_json::from_str(body).ok();
+    let answer: Option<FlatObject> = crate::json::parse(body).ok();
     let field = |name| answer.as_ref().and_then(|a| a.text(name));
     let Some(access_token) = field("access_token").filter(|t| !t.is_empty()) else {
         return Err(Error::new(
@@ -697,7 +679,7 @@ pub fn parse_token_answer(body: &str, sent_at: f64) -> Result<AccessToken> {
 fn token_error(response: &HttpResponse) -> Error {
     // Auth0's OAuth error code (`access_denied`, `invalid_client`…) is safe to repeat; the
     // description is not repeated.
-    let answer: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+    let answer: Option<FlatObject> = crate::json::parse(&response.body).ok();
     let oauth = answer
         .as_ref()
         .and_then(|a| a.text("error"))

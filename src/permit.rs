@@ -93,7 +93,7 @@ pub fn plan(mode: SyncMode, wanted: &[String], current: &[String]) -> Plan {
 /// those on a resource instance) and the number of entries on the page; `None` when it is not
 /// the documented JSON. (A fuzz target.)
 pub fn parse_assignments(body: &str, tenant: &str) -> Option<(Vec<String>, usize)> {
-    let items: Vec<Assignment> = serde_json::from_str(body).ok()?;
+    let items: Vec<Assignment> = crate::json::parse(body).ok()?;
     let count = items.len();
     let roles = items
         .into_iter()
@@ -247,7 +247,7 @@ impl<H: Host> Sync<'_, H> {
                 if response.status != 200 {
                     return Err(refused(response.status, "GET", path));
                 }
-                let scope: Option<FlatObject> = serde_json::from_str(&response.body).ok();
+                let scope: Option<FlatObject> = crate::json::parse(&response.body).ok();
                 let field = |name| scope.as_ref().and_then(|s| s.text(name)).map(str::to_owned);
                 let (Some(project), Some(environment)) =
                     (field("project_id"), field("environment_id"))

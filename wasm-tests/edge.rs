@@ -23,11 +23,16 @@ extern "C" {
     fn error_code(error: &JsValue) -> String;
 }
 
+/// A JSON value as the JavaScript value the shim hands over.
+fn js(value: &Value) -> JsValue {
+    js_sys::JSON::parse(&value.to_string()).unwrap()
+}
+
 /// Runs one login and returns (report, recorded calls).
 async fn login(event: Value, api_options: Value) -> (Value, Vec<Value>) {
     let api = make_api(&api_options.to_string());
     let recorder = api.clone();
-    let report = edge::on_execute_post_login(event.to_string(), api, None, None)
+    let report = edge::on_execute_post_login(js(&event), api, JsValue::UNDEFINED, None)
         .await
         .unwrap_or_else(|e| panic!("login rejected: {}", error_code(&e)));
     let report: Value = serde_json::from_str(&report).unwrap();
@@ -133,7 +138,7 @@ async fn a_throwing_api_becomes_an_internal_error_that_follows_the_policy() {
 async fn when_deny_itself_throws_the_login_rejects_with_a_coded_error() {
     let api = make_api(&json!({"throwOn": "access.deny"}).to_string());
     let event = json!({"user": {"user_id": "u"}, "secrets": {}});
-    let error = edge::on_execute_post_login(event.to_string(), api, None, None)
+    let error = edge::on_execute_post_login(js(&event), api, JsValue::UNDEFINED, None)
         .await
         .unwrap_err();
     assert_eq!(
@@ -148,8 +153,8 @@ async fn code_options_take_precedence_over_secrets() {
     let recorder = api.clone();
     let event =
         json!({"user": {"user_id": "u"}, "secrets": roles_only(json!({"ROLES_IN": "none"}))});
-    let options = json!({"ROLES_IN": "id_token", "HTTP_TIMEOUT_MS": 2000}).to_string();
-    edge::on_execute_post_login(event.to_string(), api, Some(options), None)
+    let options = json!({"ROLES_IN": "id_token", "HTTP_TIMEOUT_MS": 2000});
+    edge::on_execute_post_login(js(&event), api, js(&options), None)
         .await
         .unwrap();
     let calls: Vec<Value> = serde_json::from_str(&calls_of(&recorder)).unwrap();

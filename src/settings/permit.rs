@@ -116,7 +116,7 @@ fn parse_role_map(json: &str) -> Result<Vec<(String, String)>> {
     let invalid = || {
         Error::config(r#"PERMIT_ROLE_MAP must be a JSON object of role names to Permit role keys (letters, digits, '-' and '_'), e.g. {"Project Manager":"project-manager"}"#.into())
     };
-    let map: SettingMap = serde_json::from_str(json).map_err(|_| invalid())?;
+    let map: SettingMap = crate::json::parse(json).map_err(|_| invalid())?;
     map.into_entries()
         .map(|(from, to)| match to {
             SettingValue::Text(to) if is_role_key(&to) => Ok((from, to)),

@@ -17,6 +17,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+pub mod engine;
+
 use crate::claims::TokenKind;
 use crate::error::{Code, Error};
 use crate::event;
@@ -301,14 +303,17 @@ thread_local! {
     static TRAP_NEXT_LOGIN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Reads a login's inputs: the settings sources (never failing: odd sources count as absent) and
-/// the event.
-fn inputs(
-    event_json: &str,
-    options_json: Option<String>,
-) -> (Sources, crate::Result<event::Event>) {
-    let (mut sources, event) = event::from_json(event_json);
-    sources.options = options_json.and_then(|text| serde_json::from_str::<SettingMap>(&text).ok());
+/// Reads a login's inputs straight from the `event` object: the settings sources (never failing:
+/// odd sources count as absent) and the event.
+fn inputs(event: JsValue, options: JsValue) -> (Sources, crate::Result<event::Event>) {
+    let mut sources: Sources = serde_wasm_bindgen::from_value(event.clone()).unwrap_or_default();
+    let event =
+        serde_wasm_bindgen::from_value(event).map_err(|e| event::invalid(engine::message(e)));
+    sources.options = if options.is_undefined() {
+        None
+    } else {
+        serde_wasm_bindgen::from_value::<SettingMap>(options).ok()
+    };
     (sources, event)
 }
 
@@ -337,16 +342,16 @@ fn report(outcome: &Outcome) -> String {
 /// with a coded `Error` only when the failure could not be reported through `api.access.deny`.
 #[wasm_bindgen(js_name = onExecutePostLogin)]
 pub async fn on_execute_post_login(
-    event_json: String,
+    event: JsValue,
     api: Api,
-    options_json: Option<String>,
+    options: JsValue,
     after_trap: Option<bool>,
 ) -> Result<String, JsValue> {
     if TRAP_NEXT_LOGIN.with(|t| t.replace(false)) {
         // Deliberate trap, armed only by `__trapNextLogin` (tests of the shim's recovery).
         core::arch::wasm32::unreachable();
     }
-    let (input, event) = inputs(&event_json, options_json);
+    let (input, event) = inputs(event, options);
     let api = JsApi::new(api);
     let outcome = if after_trap == Some(true) {
         let error = Error::new(

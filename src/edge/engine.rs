@@ -1,0 +1,50 @@
+//! JSON through the engine: answers and the event parsed by V8's native `JSON.parse` and read
+//! with serde-wasm-bindgen, strings written by `JSON.stringify`. This is what
+//! [`crate::json::parse`] is in the Action's module, so the module carries no JSON parser of its
+//! own (serde_json stays for the host tests, fuzzing and Rust backends). A leaf: it imports nothing
+//! of the crate, so the pure modules can reach it without an import cycle.
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// `text` read as `T`: the engine's `JSON.parse`, then serde-wasm-bindgen, which reads only the
+/// fields `T` declares. `Err(None)` when the text is not JSON, `Err(Some(why))` when it is not of
+/// `T`'s shape.
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Option<String>> {
+    let value = js_sys::JSON::parse(text).map_err(|_| None)?;
+    serde_wasm_bindgen::from_value(value).map_err(|e| Some(message(e)))
+}
+
+/// A string as a JSON string literal, by the engine's `JSON.stringify`.
+pub fn json_string(s: &str) -> String {
+    js_sys::JSON::stringify(&JsValue::from_str(s))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// The message of a serde-wasm-bindgen error (a JavaScript `Error`), without the `Error: ` that
+/// `String(error)` would put before it.
+pub fn message(error: serde_wasm_bindgen::Error) -> String {
+    JsValue::from(error)
+        .unchecked_into::<js_sys::Error>()
+        .message()
+        .into()
+}
+
+/// A float as JavaScript's `String(value)` writes it (`1.5`, `1e-7`, `-2.5e+300`). serde's
+/// messages name a float where a string or object was expected; core's float formatting is not in
+/// the module (build-tools/snip.js), which points serde's float `Display` here instead.
+#[no_mangle]
+#[allow(improper_ctypes_definitions)]
+pub extern "C" fn auth0_rbac_claims_format_float(
+    value: &f64,
+    f: &mut std::fmt::Formatter<'_>,
+) -> bool {
+    let text: String = js_sys::Number::from(*value)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_default();
+    f.write_str(&text).is_err()
+}
