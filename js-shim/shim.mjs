@@ -62,27 +62,7 @@ export function createAction(engines) {
     bindings.reportTrap(error);
   }
 
-  // The event as JSON text. Only fields near the top are read, so when an event is too deep to
-  // stringify (JSON.stringify recurses) everything below 32 levels is left out.
-  function encodeEvent(event) {
-    try {
-      return JSON.stringify(event === undefined ? null : event);
-    } catch {
-      const depth = new WeakMap();
-      return JSON.stringify(event, function (key, value) {
-        if (typeof value === 'bigint') return String(value);
-        if (value === null || typeof value !== 'object') return value;
-        const level = (depth.get(this) || 0) + 1;
-        if (level > 32) return undefined;
-        depth.set(value, level);
-        return value;
-      });
-    }
-  }
-
   async function run(event, api, options) {
-    const eventJson = event === undefined ? null : event;
-    const optionsJson = options;
     let bindings;
     try {
       bindings = instance();
@@ -94,11 +74,11 @@ export function createAction(engines) {
     }
     let report;
     try {
-      report = await Promise.race([bindings.onExecutePostLogin(eventJson, api, optionsJson), bindings.trapped]);
+      report = await Promise.race([bindings.onExecutePostLogin(event, api, options), bindings.trapped]);
     } catch (error) {
       if (!isTrap(error)) throw error;
       retire(bindings, error);
-      report = await instance().onExecutePostLogin(eventJson, api, optionsJson, true);
+      report = await instance().onExecutePostLogin(event, api, options, true);
     }
     return JSON.parse(report);
   }

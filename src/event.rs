@@ -353,6 +353,21 @@ mod tests {
     }
 
     #[test]
+    fn a_replacement_character_in_a_used_field_is_refused_elsewhere_ignored() {
+        // The engine turns a lone surrogate into U+FFFD before the module sees it.
+        for text in [
+            r#"{"user":{"user_id":"auth0|\ufffd"}}"#,
+            r#"{"user":{"user_id":"u"},"authorization":{"roles":["ad\ufffdmin"]}}"#,
+            r#"{"user":{"user_id":"u"},"organization":{"id":"org_\ufffd"}}"#,
+        ] {
+            let error = event_json(text).unwrap_err();
+            assert_eq!(error.code(), Code::EventInvalid, "{text}");
+        }
+        let e = event_json(r#"{"user":{"user_id":"u","nickname":"x\ufffd"}}"#).unwrap();
+        assert_eq!(e.user.user_id, "u");
+    }
+
+    #[test]
     fn a_minimal_event_has_no_roles_and_no_api() {
         let e = event_json(r#"{"user":{"user_id":"auth0|1"}}"#).unwrap();
         assert_eq!(e.user.user_id, "auth0|1");

@@ -1,6 +1,7 @@
 //! Flat JSON objects: read as strings (settings, small API answers), written from string fields
-//! (request bodies). Built on serde_json; kept to two shapes so that the WebAssembly carries one
-//! reader and one writer rather than one per type.
+//! (request bodies); and [`parse`], the one way the crate reads JSON text: the engine's `JSON.parse`
+//! with serde-wasm-bindgen in the Action's module, serde_json everywhere else. Kept to two flat
+//! shapes so that the WebAssembly carries one reader and one writer rather than one per type.
 
 use std::fmt;
 
@@ -169,7 +170,7 @@ impl<'de> Deserialize<'de> for FlatObject {
 }
 
 /// Writes a JSON object of string fields, e.g. a request body; `None` fields are left out. Strings are
-/// escaped by serde_json; one helper for every body keeps a single serializer in the WebAssembly
+/// escaped by serde_json (by the engine's `JSON.stringify` in the module); one helper for every body keeps a single serializer in the WebAssembly
 /// instead of one per body type.
 pub fn json_object(fields: &[(&str, Option<&str>)]) -> String {
     let mut out = String::from("{");

@@ -2,10 +2,9 @@
 //!
 //! It implements [`Host`] over the runtime (the global `fetch` through web-sys, `setTimeout`
 //! through gloo-timers, `Date.now`, `Math.random`, `console.log`) and [`ActionApi`] over the Action's `api`
-//! object, and exports the entry points the shim calls. The shim hands the `event` over as JSON
-//! text, which the core reads with serde_json: the same decoder as the host tests and fuzzing,
-//! and about 40 KB less WebAssembly than serde-wasm-bindgen with the float formatting its
-//! error messages pull in.
+//! object, and exports the entry points the shim calls. The shim hands the `event` object over as
+//! it is; serde-wasm-bindgen reads the fields the core's types declare straight from it, and JSON
+//! answers are parsed by the engine ([`engine`]), so the module carries no JSON parser.
 //! Every call into JavaScript that can throw is bound with `catch`, so a throwing `api` becomes an
 //! `internal` error, never an exception unwinding through Rust frames.
 
@@ -332,9 +331,10 @@ fn report(outcome: &Outcome) -> String {
     )
 }
 
-/// The post-login handler: `onExecutePostLogin(eventJson, api, optionsJson?, afterTrap?)`.
+/// The post-login handler: `onExecutePostLogin(event, api, options?, afterTrap?)`.
 ///
-/// `eventJson` is `JSON.stringify(event)`; `optionsJson` the settings given in code (npm form),
+/// `event` is Auth0's event object, read where the core's types have fields (nothing else is
+/// touched, however deep); `options` the settings given in code (npm form),
 /// which take precedence over `event.configuration` and `event.secrets`. `afterTrap` is set by the
 /// shim when this login's first instance trapped: the login is then reported as `internal` under
 /// `ON_ERROR` on the fresh instance. Resolves to the JSON text `{"outcome":…,"codes":[…]}` where
