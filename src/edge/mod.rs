@@ -13,8 +13,6 @@ use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 pub mod engine;
 
@@ -22,7 +20,7 @@ use crate::claims::TokenKind;
 use crate::error::{Code, Error};
 use crate::event;
 use crate::host::{
-    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
+    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, Method, ResponseHeaders,
 };
 use crate::login::{self, Instance, Outcome};
 use crate::settings::{Secret, SettingMap, Settings, Sources};
@@ -65,10 +63,6 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = console, js_name = log)]
     fn console_log(line: &str);
-
-    /// The runtime's global `fetch` (Node 18+, Auth0's Node 22).
-    #[wasm_bindgen(catch)]
-    fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<js_sys::Promise, JsValue>;
 
     /// `AbortSignal.timeout(ms)`: aborts the request and the reading of its body.
     #[wasm_bindgen(catch, js_namespace = AbortSignal, js_name = timeout)]
@@ -116,24 +110,16 @@ impl Host for JsHost {
     }
 
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
-        let response = JsFuture::from(send(&request)?)
-            .await
-            .map_err(fetch_error)?
-            .unchecked_into::<web_sys::Response>();
+        let response = send(&request).await?;
         let headers = response.headers();
-        let header = |name: &str| headers.get(name).ok().flatten();
         let headers = ResponseHeaders {
-            retry_after: header("retry-after"),
-            ratelimit_remaining: header("x-ratelimit-remaining"),
-            ratelimit_reset: header("x-ratelimit-reset"),
+            retry_after: headers.get("retry-after"),
+            ratelimit_remaining: headers.get("x-ratelimit-remaining"),
+            ratelimit_reset: headers.get("x-ratelimit-reset"),
         };
         let status = response.status();
         // The abort signal also covers the body: a stalled body is a timeout too.
-        let body = JsFuture::from(response.text().map_err(fetch_error)?)
-            .await
-            .map_err(fetch_error)?
-            .as_string()
-            .unwrap_or_default();
+        let body = response.text().await.map_err(fetch_error)?;
         Ok(HttpResponse {
             status,
             headers,
@@ -158,40 +144,50 @@ impl Host for JsHost {
     }
 }
 
-/// Starts `fetch(url, init)` with the request's method, headers, body and a timeout signal.
-fn send(request: &HttpRequest) -> Result<js_sys::Promise, FetchError> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(request.method.as_str());
-    init.set_signal(Some(&abort_after(request.timeout_ms).map_err(fetch_error)?));
-    let headers = web_sys::Headers::new().map_err(fetch_error)?;
-    let mut pairs = vec![("accept", "application/json")];
+/// Sends the request through gloo-net (the global `fetch`) with its method, headers, body and a
+/// timeout signal.
+async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchError> {
+    use gloo_net::http::Method as M;
+    let signal = abort_after(request.timeout_ms)
+        .map_err(|_| FetchError::Network("AbortSignal.timeout is missing".into()))?;
+    let method = match request.method {
+        Method::Get => M::GET,
+        Method::Post => M::POST,
+        Method::Patch => M::PATCH,
+        Method::Delete => M::DELETE,
+    };
+    let mut builder = gloo_net::http::RequestBuilder::new(&request.url)
+        .method(method)
+        .abort_signal(Some(&signal))
+        .header("accept", "application/json");
     if let Some(auth) = &request.authorization {
-        pairs.push(("authorization", auth));
+        builder = builder.header("authorization", auth);
     }
-    if let Some(body) = &request.json_body {
-        pairs.push(("content-type", "application/json"));
-        init.set_body(&JsValue::from_str(body));
-    }
-    for (name, value) in pairs {
-        headers.append(name, value).map_err(fetch_error)?;
-    }
-    init.set_headers(&headers);
-    fetch(&request.url, &init).map_err(fetch_error)
+    let built = match &request.json_body {
+        Some(body) => builder
+            .header("content-type", "application/json")
+            .body(body.as_str()),
+        None => builder.build(),
+    };
+    built
+        .map_err(fetch_error)?
+        .send()
+        .await
+        .map_err(fetch_error)
 }
 
-/// Sorts a fetch failure by the thrown value's `name` (no `instanceof`, so values from another
-/// realm are sorted the same): the abort signal's timeout, or a connection failure described by
-/// its message alone (undici's messages carry no request data).
-fn fetch_error(thrown: JsValue) -> FetchError {
-    let text = |key: &str| {
-        Reflect::get(&thrown, &key.into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    };
-    match text("name").as_str() {
-        "TimeoutError" | "AbortError" => FetchError::Timeout,
-        _ => FetchError::Network(text("message").chars().take(80).collect()),
+/// Sorts a fetch failure by the error's `name` (read by name, not `instanceof`, so errors from
+/// another realm are sorted the same): the abort signal's timeout, or a connection failure
+/// described by its message alone (undici's messages carry no request data).
+fn fetch_error(error: gloo_net::Error) -> FetchError {
+    match error {
+        gloo_net::Error::JsError(e) if e.name == "TimeoutError" || e.name == "AbortError" => {
+            FetchError::Timeout
+        }
+        gloo_net::Error::JsError(e) => FetchError::Network(e.message.chars().take(80).collect()),
+        gloo_net::Error::GlooError(message) => {
+            FetchError::Network(message.chars().take(80).collect())
+        }
     }
 }
 
