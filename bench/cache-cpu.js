@@ -32,7 +32,10 @@ const NAMESPACE = 'https://bench.example.com';
   // The mock knows `userId` only: the Action's requests for the suffixed ids go to it by a fetch
   // that strips the suffix.
   const realFetch = globalThis.fetch;
-  globalThis.fetch = (input, init) => realFetch(String(input).replace(/%23[a-z]+\d+/, ''), init);
+  // (gloo-net hands fetch a Request.)
+  const strip = (url) => url.replace(/%23[a-z]+\d+/, '');
+  globalThis.fetch = (input, init) =>
+    input instanceof Request ? realFetch(new Request(strip(input.url), input), init) : realFetch(strip(String(input)), init);
 
   let delivered = 0;
   if (mode === 'memory') {

@@ -41,8 +41,8 @@ function groupOf(name) {
   if (ours) return `auth0-rbac-claims::${ours[1]}`;
   const crate = (name.replace(/^[<&* ]+/, '').match(/^([a-z_][a-z0-9_]*)/) || [])[1];
   if (!crate) return 'unnamed';
-  if (['wasm_bindgen', 'js_sys', 'web_sys', 'wasm_bindgen_futures', 'gloo_timers'].includes(crate) || name.startsWith('__wbg')) return 'wasm-bindgen, js-sys, web-sys, gloo-timers';
-  if (['serde_json', 'serde', 'serde_core', 'zmij', 'itoa', 'memchr'].includes(crate)) return 'serde, serde_json';
+  if (['wasm_bindgen', 'js_sys', 'web_sys', 'wasm_bindgen_futures', 'gloo_timers', 'gloo_net', 'gloo_utils', 'http'].includes(crate) || name.startsWith('__wbg')) return 'wasm-bindgen, js-sys, web-sys, gloo-net, gloo-timers';
+  if (['serde_wasm_bindgen', 'serde_json', 'serde', 'serde_core', 'zmij', 'itoa', 'memchr'].includes(crate)) return 'serde, serde-wasm-bindgen';
   if (crate.startsWith('futures')) return 'futures';
   if (['dlmalloc', 'talc', 'alloc'].includes(crate)) return 'alloc (allocator, Vec, String)';
   if (['core', 'std', 'f64', 'f32', 'str', 'char', 'u8', 'u32', 'u64', 'usize', 'i64', 'bool', '__rustc'].includes(crate)) return 'core, std (fmt, str, number formatting)';

@@ -70,6 +70,7 @@ function shortenNames(wasm, glue) {
     p = end;
   }
   const exportNames = new Map(exports.filter((e) => INTERNAL_EXPORT.test(e.name)).map((e) => [e.name, shortName(next++)]));
+  const unused = new Set();
 
   // The glue: one object key per import, `wasm.<name>` for each renamed export.
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -77,15 +78,24 @@ function shortenNames(wasm, glue) {
   const replaceCounted = (pattern, replacement, expected, what) => {
     const re = new RegExp(pattern, 'g');
     const n = (out.match(re) || []).length;
-    if (expected === 'once' ? n !== 1 : expected === 'any' ? false : n < 1) throw new Error(`glue: ${what} found ${n} times`);
+    if (expected === 'once' ? n !== 1 : n < 1) throw new Error(`glue: ${what} found ${n} times`);
     out = out.replace(re, replacement);
   };
+  // An internal export the glue never names (`__wbindgen_free` when no string crosses back to
+  // JavaScript with its ownership) is dropped rather than renamed; one the glue names in some
+  // other way than `wasm.<name>` fails the build.
+  for (const name of [...exportNames.keys()]) {
+    if (new RegExp(`\\bwasm\\.${escape(name)}(?![\\w$])`).test(glue)) continue;
+    if (glue.includes(name)) throw new Error(`glue: export ${name} named other than as wasm.${name}`);
+    exportNames.delete(name);
+    unused.add(name);
+  }
   replaceCounted(`"${escape(moduleName)}":`, '"m":', 'once', `import module "${moduleName}"`);
   for (const [name, short] of importNames) {
     replaceCounted(`(?<![\\w$])${escape(name)}:`, `${short}:`, 'once', `import ${name}`);
   }
   for (const [name, short] of exportNames) {
-    replaceCounted(`\\bwasm\\.${escape(name)}(?![\\w$])`, `wasm.${short}`, 'any', `export ${name}`);
+    replaceCounted(`\\bwasm\\.${escape(name)}(?![\\w$])`, `wasm.${short}`, 'at least once', `export ${name}`);
   }
   // The module: the two sections rebuilt, the rest as it was.
   const section = (id, entries) => {
@@ -93,7 +103,7 @@ function shortenNames(wasm, glue) {
     return Buffer.concat([Buffer.from([id]), encodeLeb(body.length), body]);
   };
   const newImports = section(2, imports.map((i) => Buffer.concat([nameBytes('m'), nameBytes(importNames.get(i.name)), i.desc])));
-  const newExports = section(7, exports.map((e) => Buffer.concat([nameBytes(exportNames.get(e.name) || e.name), e.desc])));
+  const newExports = section(7, exports.filter((e) => !unused.has(e.name)).map((e) => Buffer.concat([nameBytes(exportNames.get(e.name) || e.name), e.desc])));
   const parts = [wasm.subarray(0, 8)];
   for (const s of sections) {
     if (s === importSection) parts.push(newImports);

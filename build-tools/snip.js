@@ -5,21 +5,26 @@
 // Only for code the module never runs but the compiler cannot prove dead:
 //
 // - `<f64 as Display>::fmt` (core's float formatting: Grisu, Dragon, their tables; ~8.5 KB of
-//   WebAssembly, ~4.9 KB of dist/action.js), and serde_core's `WithDecimalPoint` Display, its only
-//   caller. No code of this crate formats a float (every message prints whole numbers);
-//   `WithDecimalPoint` is reached only from the `Float` arm of serde_core's `Unexpected` Display,
-//   which only serde_json's `JsonUnexpected` calls, and only for the other arms: serde_json
-//   writes floats itself (zmij). The emptied functions write nothing and return `Ok`, like every
-//   `Debug` under `-Zfmt-debug=none`, so a float formatted by mistake later prints as nothing
-//   rather than trapping. e2e/limits.test.js checks the messages serde_json writes
-//   with floats in them.
+//   WebAssembly, ~4.9 KB of dist/action.js). No code of this crate formats a float (every
+//   message prints whole numbers); serde reaches it only through `WithDecimalPoint`, to quote a
+//   float in an error message ("invalid type: floating point `1.5`, expected a string"), which
+//   serde-wasm-bindgen writes when a float is found where the event or an answer has a string or
+//   an object. Emptied: it writes nothing and returns `Ok`, like every `Debug` under
+//   `-Zfmt-debug=none`, so a float formatted by mistake later prints as nothing rather than
+//   trapping.
+// - `<serde_core::de::WithDecimalPoint as Display>::fmt`, its only caller: its body becomes a
+//   call to `auth0_rbac_claims_format_float` (src/edge/engine.rs), a Rust function of the same
+//   signature that asks JavaScript for the digits, so those messages still quote the number.
+//   That function is exported only so that the linker keeps it; the export is removed here.
+//   e2e/limits.test.js checks the messages with floats in them.
 //
-// A listed function that is not in the module once, or not of the listed type, fails the build:
+// A listed function (or the function called instead) that is not in the module once, or not of
+// the listed type, fails the build:
 // the list is to be checked again on a toolchain or serde update.
 'use strict';
 
 const fs = require('node:fs');
-const { leb, encodeLeb, sections, importedFunctions, functionNames } = require('./wasm-binary.js');
+const { leb, encodeLeb, sections, importedFunctions, functionNames, withoutExports } = require('./wasm-binary.js');
 
 // name (crate disambiguators left out) → its type and the body that replaces it.
 const FMT = { params: [0x7f, 0x7f], results: [0x7f] }; // (self: &T, f: &mut Formatter) -> fmt::Result
@@ -105,7 +110,11 @@ function snip(bytes, targets) {
     p = body + len;
   }
   const section = Buffer.concat(parts);
-  return Buffer.concat([bytes.subarray(0, code.section), Buffer.from([10]), encodeLeb(section.length), section, bytes.subarray(code.end)]);
+  const rewritten = Buffer.concat([bytes.subarray(0, code.section), Buffer.from([10]), encodeLeb(section.length), section, bytes.subarray(code.end)]);
+  // A function called instead of a snipped one was exported only so that the linker kept it:
+  // nothing outside the module calls it, so the export goes.
+  const callees = [...targets.values()].filter((t) => t.calls).map((t) => t.calls);
+  return callees.length ? withoutExports(rewritten, callees) : rewritten;
 }
 
 if (require.main === module) {

@@ -106,4 +106,27 @@ function functionNames(bytes, section) {
   return names;
 }
 
-module.exports = { leb, encodeLeb, readName, skipImportDesc, sections, importedFunctions, functionNames };
+/** `bytes` without the exports named in `names` (each must be exported once). */
+function withoutExports(bytes, names) {
+  const all = sections(bytes);
+  const exportSection = all.find((s) => s.id === 7);
+  if (!exportSection) throw new Error('no export section');
+  let [count, p] = leb(bytes, exportSection.start);
+  const kept = [];
+  const dropped = new Set();
+  for (let i = 0; i < count; i++) {
+    const from = p;
+    let name;
+    [name, p] = readName(bytes, p);
+    [, p] = leb(bytes, p + 1); // kind, then index
+    if (names.includes(name) && !dropped.has(name)) dropped.add(name);
+    else kept.push(bytes.subarray(from, p));
+  }
+  const missing = names.filter((n) => !dropped.has(n));
+  if (missing.length) throw new Error(`not exported: ${missing.join(', ')}`);
+  const body = Buffer.concat([encodeLeb(kept.length), ...kept]);
+  const section = Buffer.concat([Buffer.from([7]), encodeLeb(body.length), body]);
+  return Buffer.concat([bytes.subarray(0, exportSection.from), section, bytes.subarray(exportSection.end)]);
+}
+
+module.exports = { leb, encodeLeb, readName, skipImportDesc, sections, importedFunctions, functionNames, withoutExports };

@@ -213,7 +213,7 @@ test('a trap inside a login is reported under ON_ERROR and the next login runs o
   assert.equal(lenient.denied, null);
 });
 
-test('an event too deep for JSON.stringify is still read (nesting below what the Action reads is cut)', async () => {
+test('an event too deep for JSON.stringify is still read (the module reads only the fields it uses)', async () => {
   const action = loadAction({ source });
   let deep = {};
   const root = deep;

@@ -88,8 +88,8 @@ test('non-string role names: event_invalid naming the field; no claim is set', a
 });
 
 test('fractional numbers where the event has objects or strings: event_invalid quoting them, never a trap', async () => {
-  // serde_json writes a float in a message itself; the float formatting of core that serde could
-  // reach otherwise is removed from the module (build-tools/snip.js) and would trap here.
+  // core's float formatting is not in the module (build-tools/snip.js): serde's message gets the
+  // number from JavaScript's String(x) instead, and nothing traps.
   const cases = [
     [(e) => (e.user = 1.5), 'invalid type: floating point `1.5`, expected struct User'],
     [(e) => (e.authorization = 1e-7), 'invalid type: floating point `1e-7`, expected struct Authorization'],

@@ -183,6 +183,14 @@ test('a wrong Permit key is permit_sync_failed with what to check; an unknown ro
   assert.match(unknownRole.logs[0], /permit_sync_failed: unknown project, environment, tenant or role/);
 });
 
+test('a Permit key fetch cannot send (a character outside visible ASCII) is permit_sync_failed, never quoted', async () => {
+  const key = 'permit_key_curly\u2019quote';
+  const r = await login('auth0|pm', { extra: { PERMIT_API_KEY: key } });
+  assert.deepEqual(r.report, { outcome: 'degraded', codes: ['permit_sync_failed'] });
+  assert.match(r.logs[0], /permit_sync_failed: .*header value/);
+  assert.ok(!r.logs.join('\n').includes('curly'), r.logs.join('\n'));
+});
+
 test('Permit runs beside the permissions fetch, and retries like it', async () => {
   tenant.inject('permit', { status: 503, times: 1 });
   const extra = tenant.secrets({ PERMISSIONS_IN: 'id_token,access_token' });

@@ -146,17 +146,9 @@ impl<'de> Visitor<'de> for StrictString {
         write!(f, "{} as a string", self.0)
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        self.visit_string(v.to_owned())
+        Ok(v.to_owned())
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-        // The engine hands a lone surrogate over as U+FFFD: refused, like serde_json refuses the
-        // surrogate itself, so that an id or role name is never silently replaced.
-        if v.contains('\u{FFFD}') {
-            return Err(E::custom(format_args!(
-                "{} holds an unpaired surrogate",
-                self.0
-            )));
-        }
         Ok(v)
     }
 }
@@ -165,10 +157,23 @@ fn type_error<E: de::Error>(what: &str) -> E {
     E::custom(format_args!("{what} must be a string"))
 }
 
+/// `value` of the field `what`, unless it holds U+FFFD. The engine hands a lone UTF-16 surrogate
+/// over to the module as U+FFFD, so it is refused like serde_json refuses the surrogate itself:
+/// an id or role name is never silently replaced.
+fn whole<E: de::Error>(what: &str, value: String) -> Result<String, E> {
+    if value.contains('\u{FFFD}') {
+        return Err(E::custom(format_args!(
+            "{what} holds an unpaired UTF-16 surrogate (or U+FFFD)"
+        )));
+    }
+    Ok(value)
+}
+
 fn user_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let id = d
         .deserialize_string(StrictString("event.user.user_id"))
         .map_err(|_: D::Error| type_error("event.user.user_id"))?;
+    let id = whole("event.user.user_id", id)?;
     if id.is_empty() {
         return Err(de::Error::custom("event.user.user_id is empty"));
     }
@@ -176,15 +181,19 @@ fn user_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 fn identifier<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let what = "event.resource_server.identifier";
     Option::<StrictField>::deserialize(d)
-        .map(|o| o.map(|s| s.0))
-        .map_err(|_| type_error("event.resource_server.identifier"))
+        .map_err(|_| type_error(what))?
+        .map(|s| whole(what, s.0))
+        .transpose()
 }
 
 fn organization_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let what = "event.organization.id";
     Option::<StrictField>::deserialize(d)
-        .map(|o| o.map(|s| s.0))
-        .map_err(|_| type_error("event.organization.id"))
+        .map_err(|_| type_error(what))?
+        .map(|s| whole(what, s.0))
+        .transpose()
 }
 
 /// `app_metadata[APP_METADATA_KEY]` if `app_metadata` is an object and that value a string;
@@ -264,10 +273,15 @@ fn own_app_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
 
 fn role_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     Option::<Vec<StrictField>>::deserialize(d)
-        .map(|o| o.map(|v| v.into_iter().map(|s| s.0).collect()))
         .map_err(|_| {
             de::Error::custom("event.authorization.roles must be an array of role names (strings)")
+        })?
+        .map(|v| {
+            v.into_iter()
+                .map(|s| whole("a role name in event.authorization.roles", s.0))
+                .collect()
         })
+        .transpose()
 }
 
 /// A string field whose type error is reported by the caller.
@@ -362,6 +376,7 @@ mod tests {
         ] {
             let error = event_json(text).unwrap_err();
             assert_eq!(error.code(), Code::EventInvalid, "{text}");
+            assert!(error.to_string().contains("surrogate"), "{error}");
         }
         let e = event_json(r#"{"user":{"user_id":"u","nickname":"x\ufffd"}}"#).unwrap();
         assert_eq!(e.user.user_id, "u");

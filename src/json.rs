@@ -165,7 +165,10 @@ impl<'de> Deserialize<'de> for FlatObject {
                 Ok(settings)
             }
         }
-        deserializer.deserialize_map(V)
+        // Not `deserialize_map`: serde-wasm-bindgen reads an iterable's items there as key/value
+        // pairs, so an array would pass as an object (or throw). Through `deserialize_any` an
+        // array reaches `visit_seq`, which this visitor refuses.
+        deserializer.deserialize_any(V)
     }
 }
 

@@ -212,3 +212,36 @@ async fn fetch_failures_are_classified_without_request_data() {
         other => panic!("expected a connection failure, got {other:?}"),
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_credential_fetch_refuses_is_a_network_failure_that_does_not_quote_it() {
+    for authorization in ["Bearer s3cr3t\u{2019}", "Bearer s3cr3t\nx"] {
+        let request = HttpRequest {
+            method: Method::Get,
+            url: "http://127.0.0.1:9/api/v2/users".into(),
+            authorization: Some(authorization.into()),
+            json_body: None,
+            timeout_ms: 2_000,
+        };
+        match JsHost.fetch(request).await {
+            Err(FetchError::Network(why)) => {
+                assert!(why.contains("header value"), "{why}");
+                assert!(!why.contains("s3cr3t"), "{why}");
+            }
+            other => panic!("expected a refused header, got {other:?}"),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn flat_objects_read_by_the_engine_refuse_arrays() {
+    use auth0_rbac_claims::json::{parse, FlatObject};
+    let object: FlatObject = parse(r#"{"a":"b","n":5,"x":null}"#).unwrap();
+    assert_eq!(object.text("a"), Some("b"));
+    assert_eq!(object.text("n"), Some("5"));
+    assert!(object.contains_key("x") && object.text("x").is_none());
+    // serde-wasm-bindgen would read an array's items as key/value pairs through deserialize_map.
+    for text in ["[null]", r#"["ab"]"#, r#"[["a","b"]]"#, "[1]", "\"a\"", "{"] {
+        assert!(parse::<FlatObject>(text).is_err(), "{text}");
+    }
+}

@@ -1,5 +1,6 @@
-//! JSON through the engine: answers and the event parsed by V8's native `JSON.parse` and read
-//! with serde-wasm-bindgen, strings written by `JSON.stringify`. This is what
+//! JSON through the engine: answers parsed by V8's native `JSON.parse` and read with
+//! serde-wasm-bindgen (as the event object is, in the edge), strings written by
+//! `JSON.stringify`. This is what
 //! [`crate::json::parse`] is in the Action's module, so the module carries no JSON parser of its
 //! own (serde_json stays for the host tests, fuzzing and Rust backends). A leaf: it imports nothing
 //! of the crate, so the pure modules can reach it without an import cycle.
@@ -34,17 +35,18 @@ pub fn message(error: serde_wasm_bindgen::Error) -> String {
 }
 
 /// A float as JavaScript's `String(value)` writes it (`1.5`, `1e-7`, `-2.5e+300`). serde's
-/// messages name a float where a string or object was expected; core's float formatting is not in
-/// the module (build-tools/snip.js), which points serde's float `Display` here instead.
+/// messages quote a float where a string or object was expected; core's float formatting is not
+/// in the module, and build-tools/snip.js points serde's float `Display` (`WithDecimalPoint`, the
+/// same signature and ABI: this is a Rust function) here instead. Not exported: snip removes the
+/// export that keeps it in the module until then.
 #[no_mangle]
-#[allow(improper_ctypes_definitions)]
-pub extern "C" fn auth0_rbac_claims_format_float(
+pub fn auth0_rbac_claims_format_float(
     value: &f64,
     f: &mut std::fmt::Formatter<'_>,
-) -> bool {
+) -> std::fmt::Result {
     let text: String = js_sys::Number::from(*value)
         .to_string_with_radix(10)
         .map(String::from)
         .unwrap_or_default();
-    f.write_str(&text).is_err()
+    f.write_str(&text)
 }

@@ -1,12 +1,14 @@
 //! The WebAssembly edge: the only module that touches JavaScript.
 //!
-//! It implements [`Host`] over the runtime (the global `fetch` through web-sys, `setTimeout`
+//! It implements [`Host`] over the runtime (the global `fetch` through gloo-net, `setTimeout`
 //! through gloo-timers, `Date.now`, `Math.random`, `console.log`) and [`ActionApi`] over the Action's `api`
 //! object, and exports the entry points the shim calls. The shim hands the `event` object over as
 //! it is; serde-wasm-bindgen reads the fields the core's types declare straight from it, and JSON
 //! answers are parsed by the engine ([`engine`]), so the module carries no JSON parser.
 //! Every call into JavaScript that can throw is bound with `catch`, so a throwing `api` becomes an
-//! `internal` error, never an exception unwinding through Rust frames.
+//! `internal` error, never an exception unwinding through Rust frames. gloo-net's own bindings are
+//! the one exception, and are kept to what cannot throw here: the headers are built with `catch`
+//! (in `send`), and Node's `fetch` rejects only with `Error`s, which gloo-net hands back as values.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -156,17 +158,26 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
         Method::Patch => M::PATCH,
         Method::Delete => M::DELETE,
     };
-    let mut builder = gloo_net::http::RequestBuilder::new(&request.url)
+    // The headers are built here rather than with gloo-net's `header`, which throws (unwinding
+    // through the module) on a value `fetch` refuses. `Headers.append`'s message would quote the
+    // value, a credential, so it is not repeated.
+    let headers = web_sys::Headers::new().map_err(|_| bad_header())?;
+    let mut pairs = vec![("accept", "application/json")];
+    if let Some(auth) = &request.authorization {
+        pairs.push(("authorization", auth));
+    }
+    if request.json_body.is_some() {
+        pairs.push(("content-type", "application/json"));
+    }
+    for (name, value) in pairs {
+        headers.append(name, value).map_err(|_| bad_header())?;
+    }
+    let builder = gloo_net::http::RequestBuilder::new(&request.url)
         .method(method)
         .abort_signal(Some(&signal))
-        .header("accept", "application/json");
-    if let Some(auth) = &request.authorization {
-        builder = builder.header("authorization", auth);
-    }
+        .headers(gloo_net::http::Headers::from_raw(headers));
     let built = match &request.json_body {
-        Some(body) => builder
-            .header("content-type", "application/json")
-            .body(body.as_str()),
+        Some(body) => builder.body(body.as_str()),
         None => builder.build(),
     };
     built
@@ -176,9 +187,17 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
         .map_err(fetch_error)
 }
 
-/// Sorts a fetch failure by the error's `name` (read by name, not `instanceof`, so errors from
-/// another realm are sorted the same): the abort signal's timeout, or a connection failure
-/// described by its message alone (undici's messages carry no request data).
+fn bad_header() -> FetchError {
+    FetchError::Network(
+        "a header value is not valid in HTTP (a credential with characters other than visible ASCII?)"
+            .into(),
+    )
+}
+
+/// Sorts a fetch failure by the error's `name`: the abort signal's timeout, or a connection
+/// failure described by its message alone (undici's messages for these carry no request data).
+/// gloo-net hands over only what is an `Error` of this realm, which is all Node's `fetch` rejects
+/// with: its `TypeError`s and `DOMException`s.
 fn fetch_error(error: gloo_net::Error) -> FetchError {
     match error {
         gloo_net::Error::JsError(e) if e.name == "TimeoutError" || e.name == "AbortError" => {
