@@ -12,7 +12,7 @@
 // an export as `wasm.<name>`), or the build fails: a half-renamed glue would not link.
 'use strict';
 
-const { leb, encodeLeb, readName, skipImportDesc, sections: sectionsOf } = require('./wasm-binary.js');
+const { leb, encodeLeb, readName, skipImportDesc, sections: sectionsOf, exportEntries, encodeSection } = require('./wasm-binary.js');
 
 // Exports the glue alone calls (allocator, closures, externref table, start): renamed.
 const INTERNAL_EXPORT = /^(wasm_bindgen_[0-9a-f]{16}_|__wbindgen_|__externref_)/;
@@ -60,15 +60,7 @@ function shortenNames(wasm, glue) {
 
   // Exports: internal ones get new names after the imports'.
   const exportSection = find(7);
-  [count, p] = leb(wasm, exportSection.start);
-  const exports = [];
-  for (let i = 0; i < count; i++) {
-    let name;
-    [name, p] = readName(wasm, p);
-    const [, end] = leb(wasm, p + 1); // kind, then index
-    exports.push({ name, desc: wasm.subarray(p, end) });
-    p = end;
-  }
+  const exports = exportEntries(wasm, exportSection);
   const exportNames = new Map(exports.filter((e) => INTERNAL_EXPORT.test(e.name)).map((e) => [e.name, shortName(next++)]));
   const unused = new Set();
 
@@ -98,12 +90,8 @@ function shortenNames(wasm, glue) {
     replaceCounted(`\\bwasm\\.${escape(name)}(?![\\w$])`, `wasm.${short}`, 'at least once', `export ${name}`);
   }
   // The module: the two sections rebuilt, the rest as it was.
-  const section = (id, entries) => {
-    const body = Buffer.concat([encodeLeb(entries.length), ...entries]);
-    return Buffer.concat([Buffer.from([id]), encodeLeb(body.length), body]);
-  };
-  const newImports = section(2, imports.map((i) => Buffer.concat([nameBytes('m'), nameBytes(importNames.get(i.name)), i.desc])));
-  const newExports = section(7, exports.filter((e) => !unused.has(e.name)).map((e) => Buffer.concat([nameBytes(exportNames.get(e.name) || e.name), e.desc])));
+  const newImports = encodeSection(2, imports.map((i) => Buffer.concat([nameBytes('m'), nameBytes(importNames.get(i.name)), i.desc])));
+  const newExports = encodeSection(7, exports.filter((e) => !unused.has(e.name)).map((e) => Buffer.concat([nameBytes(exportNames.get(e.name) || e.name), e.desc])));
   const parts = [wasm.subarray(0, 8)];
   for (const s of sections) {
     if (s === importSection) parts.push(newImports);

@@ -106,27 +106,38 @@ function functionNames(bytes, section) {
   return names;
 }
 
-/** `bytes` without the exports named in `names` (each must be exported once). */
-function withoutExports(bytes, names) {
-  const all = sections(bytes);
-  const exportSection = all.find((s) => s.id === 7);
-  if (!exportSection) throw new Error('no export section');
-  let [count, p] = leb(bytes, exportSection.start);
-  const kept = [];
-  const dropped = new Set();
+/** The entries of the export section `section`: `{ name, desc, entry }` (`desc`: kind and index;
+ * `entry`: the whole entry's bytes). */
+function exportEntries(bytes, section) {
+  let [count, p] = leb(bytes, section.start);
+  const entries = [];
   for (let i = 0; i < count; i++) {
     const from = p;
     let name;
     [name, p] = readName(bytes, p);
-    [, p] = leb(bytes, p + 1); // kind, then index
-    if (names.includes(name) && !dropped.has(name)) dropped.add(name);
-    else kept.push(bytes.subarray(from, p));
+    const [, end] = leb(bytes, p + 1); // kind, then index
+    entries.push({ name, desc: bytes.subarray(p, end), entry: bytes.subarray(from, end) });
+    p = end;
   }
-  const missing = names.filter((n) => !dropped.has(n));
-  if (missing.length) throw new Error(`not exported: ${missing.join(', ')}`);
-  const body = Buffer.concat([encodeLeb(kept.length), ...kept]);
-  const section = Buffer.concat([Buffer.from([7]), encodeLeb(body.length), body]);
+  return entries;
+}
+
+/** A section of id `id` holding `entries` (each already encoded). */
+function encodeSection(id, entries) {
+  const body = Buffer.concat([encodeLeb(entries.length), ...entries]);
+  return Buffer.concat([Buffer.from([id]), encodeLeb(body.length), body]);
+}
+
+/** `bytes` without the exports named in `names` (each must be exported once). */
+function withoutExports(bytes, names) {
+  const exportSection = sections(bytes).find((s) => s.id === 7);
+  if (!exportSection) throw new Error('no export section');
+  const entries = exportEntries(bytes, exportSection);
+  const kept = entries.filter((e) => !names.includes(e.name));
+  const missing = names.filter((n) => entries.filter((e) => e.name === n).length !== 1);
+  if (missing.length) throw new Error(`not exported once: ${missing.join(', ')}`);
+  const section = encodeSection(7, kept.map((e) => e.entry));
   return Buffer.concat([bytes.subarray(0, exportSection.from), section, bytes.subarray(exportSection.end)]);
 }
 
-module.exports = { leb, encodeLeb, readName, skipImportDesc, sections, importedFunctions, functionNames, withoutExports };
+module.exports = { leb, encodeLeb, readName, skipImportDesc, sections, importedFunctions, functionNames, exportEntries, encodeSection, withoutExports };
