@@ -89,8 +89,17 @@ impl fmt::Display for Code {
 
 /// A failure with its stable [`Code`], a message written by this crate, and, for HTTP failures,
 /// the status and the request (`GET /api/v2/users/…/permissions`).
+///
+/// One pointer wide: the fields live behind a `Box`, so that every `Result` the login's futures
+/// hold and hand on stays small. Copying a 32-byte error field by field at each `?` of the async
+/// code cost 8.8 KB of the Action's WebAssembly (2.5 KB of `dist/action.js`); an error is built
+/// at most a few times per login, so the allocation costs nothing measurable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// What an [`Error`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Inner {
     code: Code,
     message: String,
     status: Option<u16>,
@@ -104,13 +113,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error. `message` must not contain secrets; it is logged as is.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Inner {
             code,
             message: message.into(),
             status: None,
             request: None,
             connection: false,
-        }
+        }))
     }
 
     /// A `config_invalid` error: a setting is wrong, and `message` names it and the fix.
@@ -120,7 +129,7 @@ impl Error {
 
     /// Marks the error as a failed connection (no answer at all).
     pub fn connection_failed(mut self) -> Self {
-        self.connection = true;
+        self.0.connection = true;
         self
     }
 
@@ -128,48 +137,48 @@ impl Error {
     /// connection. A cached value may stand in for the answer then (`stale_permissions`); never
     /// for a refusal (401, 403, 404) or an answer that could not be read.
     pub fn is_transient(&self) -> bool {
-        matches!(self.code, Code::RateLimited | Code::Timeout)
-            || self.connection
-            || self.status.is_some_and(|s| s >= 500)
+        matches!(self.0.code, Code::RateLimited | Code::Timeout)
+            || self.0.connection
+            || self.0.status.is_some_and(|s| s >= 500)
     }
 
     /// Attaches the HTTP status of the failed answer.
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.0.status = Some(status);
         self
     }
 
     /// Attaches the failed request as `METHOD path` (no query values that could be secret).
     pub fn with_request(mut self, request: impl Into<String>) -> Self {
-        self.request = Some(request.into());
+        self.0.request = Some(request.into());
         self
     }
 
     /// The stable code.
     pub fn code(&self) -> Code {
-        self.code
+        self.0.code
     }
 
     /// What happened and what to do.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// HTTP status of the failed answer, if any.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.0.status
     }
 
     /// The failed request (`METHOD path`), if any.
     pub fn request(&self) -> Option<&str> {
-        self.request.as_deref()
+        self.0.request.as_deref()
     }
 
     /// The single log line for this error: `[auth0-rbac-claims] <code>: <message> (<status>, <request>)`.
     /// Auth0 keeps 256 characters of an Action's log output, so the code comes first.
     pub fn log_line(&self) -> String {
-        let mut line = format!("{LOG_PREFIX} {}: {}", self.code, self.message);
-        match (self.status, &self.request) {
+        let mut line = format!("{LOG_PREFIX} {}: {}", self.0.code, self.0.message);
+        match (self.0.status, &self.0.request) {
             (Some(status), Some(req)) => line.push_str(&format!(" (HTTP {status}, {req})")),
             (Some(status), None) => line.push_str(&format!(" (HTTP {status})")),
             (None, Some(req)) => line.push_str(&format!(" ({req})")),
@@ -181,7 +190,7 @@ impl Error {
     /// The reason given to `api.access.deny`: generic, with the code and nothing internal. It
     /// reaches the application as `error_description`.
     pub fn deny_reason(&self) -> String {
-        deny_reason(self.code)
+        deny_reason(self.0.code)
     }
 }
 
@@ -215,7 +224,7 @@ pub fn deny_reason(code: Code) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        write!(f, "{}: {}", self.0.code, self.0.message)
     }
 }
 
