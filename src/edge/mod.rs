@@ -22,7 +22,7 @@ use crate::claims::TokenKind;
 use crate::error::{Code, Error};
 use crate::event;
 use crate::host::{
-    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, Method, ResponseHeaders,
+    ActionApi, CacheRecord, FetchError, Host, HttpRequest, HttpResponse, ResponseHeaders,
 };
 use crate::login::{self, Instance, Outcome};
 use crate::settings::{Secret, SettingMap, Settings, Sources};
@@ -147,20 +147,14 @@ impl Host for JsHost {
 }
 
 /// Sends the request through gloo-net (the global `fetch`) with its method, headers, body and a
-/// timeout signal.
+/// timeout signal. The `Request` is built here and handed to gloo-net to send: gloo-net's own
+/// builder makes two more `Request`s and a `URL` per request only to merge query parameters,
+/// which these URLs carry already.
 async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchError> {
-    use gloo_net::http::Method as M;
     let signal = abort_after(request.timeout_ms)
         .map_err(|_| FetchError::Network("AbortSignal.timeout is missing".into()))?;
-    let method = match request.method {
-        Method::Get => M::GET,
-        Method::Post => M::POST,
-        Method::Patch => M::PATCH,
-        Method::Delete => M::DELETE,
-    };
-    // The headers are built here rather than with gloo-net's `header`, which throws (unwinding
-    // through the module) on a value `fetch` refuses. `Headers.append`'s message would quote the
-    // value, a credential, so it is not repeated.
+    // The headers are built with `catch`: `Headers.append` throws on a value `fetch` refuses,
+    // and its message would quote the value, a credential, so it is not repeated.
     let headers = web_sys::Headers::new().map_err(|_| bad_header())?;
     let mut pairs = vec![("accept", "application/json")];
     if let Some(auth) = &request.authorization {
@@ -172,16 +166,16 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
     for (name, value) in pairs {
         headers.append(name, value).map_err(|_| bad_header())?;
     }
-    let builder = gloo_net::http::RequestBuilder::new(&request.url)
-        .method(method)
-        .abort_signal(Some(&signal))
-        .headers(gloo_net::http::Headers::from_raw(headers));
-    let built = match &request.json_body {
-        Some(body) => builder.body(body.as_str()),
-        None => builder.build(),
-    };
-    built
-        .map_err(fetch_error)?
+    let init = web_sys::RequestInit::new();
+    init.set_method(request.method.as_str());
+    init.set_headers(&headers);
+    init.set_signal(Some(&signal));
+    if let Some(body) = &request.json_body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let raw = web_sys::Request::new_with_str_and_init(&request.url, &init)
+        .map_err(|_| FetchError::Network("fetch refused the request (is the URL valid?)".into()))?;
+    gloo_net::http::Request::from(raw)
         .send()
         .await
         .map_err(fetch_error)
