@@ -92,7 +92,7 @@ impl fmt::Display for Code {
 ///
 /// One pointer wide: the fields live behind a `Box`, so that every `Result` the login's futures
 /// hold and hand on stays small. Copying a 32-byte error field by field at each `?` of the async
-/// code cost 8.8 KB of the Action's WebAssembly (2.5 KB of `dist/action.js`); an error is built
+/// code cost 8.8 KB of the Action's WebAssembly (2.9 KB of `dist/action.js`); an error is built
 /// at most a few times per login, so the allocation costs nothing measurable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(Box<Inner>);

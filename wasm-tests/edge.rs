@@ -234,6 +234,24 @@ async fn a_credential_fetch_refuses_is_a_network_failure_that_does_not_quote_it(
 }
 
 #[wasm_bindgen_test]
+async fn a_request_fetch_cannot_build_is_a_network_failure_that_says_so() {
+    let request = HttpRequest {
+        method: Method::Get,
+        url: "https://exa mple.invalid/api/v2/users?token=s3cr3t".into(),
+        authorization: None,
+        json_body: None,
+        timeout_ms: 2_000,
+    };
+    match JsHost.fetch(request).await {
+        Err(FetchError::Network(why)) => {
+            assert!(why.contains("fetch refused the request"), "{why}");
+            assert!(!why.contains("s3cr3t"), "{why}");
+        }
+        other => panic!("expected a refused request, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
 fn flat_objects_read_by_the_engine_refuse_arrays() {
     use auth0_rbac_claims::json::{parse, FlatObject};
     let object: FlatObject = parse(r#"{"a":"b","n":5,"x":null}"#).unwrap();
