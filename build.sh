@@ -104,8 +104,11 @@ build_wasm() {
   [ "$variant" != action ] && features=(--features npm)
   [ "$variant" = mvp ] && cpu=(-Ctarget-cpu=mvp)
   step "cargo build $variant module (release, $TARGET, $NIGHTLY with build-std)"
-  # Paths are remapped so that no machine path ends up in the module.
-  RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none ${cpu[*]}" \
+  # Paths are remapped so that no machine path ends up in the module. -Zinline-mir=yes turns on
+  # rustc's MIR inliner, which opt-level "z" leaves off: small callees are inlined in MIR before
+  # LLVM sees the code, and the module comes out smaller (measured: 1.7 KB less .wasm, 1.8 KB
+  # less dist/action.js; thresholds of 10, 25 and 100 did no better than the default).
+  RUSTFLAGS="--remap-path-prefix=$HOME/.cargo/registry/src/= --remap-path-prefix=$PWD=. -Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none -Zinline-mir=yes ${cpu[*]}" \
     cargo +"$NIGHTLY" build --release --target "$TARGET" --target-dir "$OUT/$variant" \
     -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size --quiet "${features[@]}"
 }
