@@ -148,7 +148,7 @@ impl Host for JsHost {
 
 /// Sends the request through gloo-net (the global `fetch`) with its method, headers, body and a
 /// timeout signal. The `Request` is built here and handed to gloo-net to send: gloo-net's own
-/// builder makes two more `Request`s and a `URL` per request only to merge query parameters,
+/// builder makes a second `Request` and a `URL` per request only to merge query parameters,
 /// which these URLs carry already.
 async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchError> {
     let signal = abort_after(request.timeout_ms)
