@@ -89,16 +89,17 @@ impl fmt::Display for Code {
 
 /// A failure with its stable [`Code`], a message written by this crate, and, for HTTP failures,
 /// the status and the request (`GET /api/v2/users/…/permissions`).
-///
-/// One pointer wide: the fields live behind a `Box`, so that every `Result` the login's futures
-/// hold and hand on stays small. Copying a 32-byte error field by field at each `?` of the async
-/// code cost 8.8 KB of the Action's WebAssembly (2.9 KB of `dist/action.js`); an error is built
-/// at most a few times per login, so the allocation costs nothing measurable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// One pointer wide: the fields live behind a `Box`, so that every `Result` the login's futures
+// hold and hand on stays small. Copying a 32-byte error field by field at each `?` of the async
+// code cost 8.8 KB of the Action's WebAssembly (2.9 KB of `dist/action.js`); an error is built
+// at most a few times per login, so the allocation costs nothing measurable.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Error(Box<Inner>);
 
+const _: () = assert!(std::mem::size_of::<Error>() == std::mem::size_of::<usize>());
+
 /// What an [`Error`] holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Inner {
     code: Code,
     message: String,
@@ -222,6 +223,26 @@ pub fn deny_reason(code: Code) -> String {
     format!("Authorization data for this login is unavailable ({code}).")
 }
 
+// As the struct it was before the fields moved behind the `Box`: `Error { code: …, … }`.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Inner {
+            code,
+            message,
+            status,
+            request,
+            connection,
+        } = &*self.0;
+        f.debug_struct("Error")
+            .field("code", code)
+            .field("message", message)
+            .field("status", status)
+            .field("request", request)
+            .field("connection", connection)
+            .finish()
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.0.code, self.0.message)
@@ -252,6 +273,15 @@ mod tests {
         assert_eq!(
             e.log_line(),
             "[auth0-rbac-claims] management_api_error: user not found (HTTP 404, GET /api/v2/users/auth0%7C1/permissions)"
+        );
+    }
+
+    #[test]
+    fn debug_shows_the_fields_as_one_struct() {
+        let e = Error::new(Code::Timeout, "slow").with_status(504);
+        assert_eq!(
+            format!("{e:?}"),
+            r#"Error { code: Timeout, message: "slow", status: Some(504), request: None, connection: false }"#
         );
     }
 
