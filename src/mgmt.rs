@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::hash::Hasher;
 use std::rc::Rc;
 
-use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
+use futures_util::future::{self, FutureExt, LocalBoxFuture, Shared};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
 
@@ -398,14 +398,24 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
                 let parallel = first.ratelimit_remaining.map_or(PAGE_CONCURRENCY, |r| {
                     (r as usize).clamp(1, PAGE_CONCURRENCY)
                 });
-                let rest: Vec<Vec<Permission>> = stream::iter(1..pages)
+                // Pages are read several at once and arrive in any order; each goes to its own
+                // slot, so that the whole is in the answer's order again. An answer listed in
+                // (API, name) order then needs no sort (see `PermissionSet::extend`).
+                let mut rest: Vec<Vec<Permission>> = Vec::new();
+                rest.resize_with(pages.saturating_sub(1) as usize, Vec::new);
+                stream::iter(1..pages)
                     .map(|page| async move {
                         self.page(path, per_page as u32, page, scope)
                             .await
-                            .map(|p| p.items)
+                            .map(|p| (page, p.items))
                     })
                     .buffer_unordered(parallel)
-                    .try_collect()
+                    .try_for_each(|(page, items)| {
+                        if let Some(slot) = rest.get_mut(page as usize - 1) {
+                            *slot = items;
+                        }
+                        future::ready(Ok(()))
+                    })
                     .await?;
                 for items in rest {
                     all.extend(items);
