@@ -63,7 +63,13 @@ impl std::fmt::Debug for HttpRequest {
 impl HttpRequest {
     /// `METHOD /path` without the query string, for logs and errors.
     pub fn describe(&self) -> String {
-        let after_scheme = self.url.split_once("://").map_or(&*self.url, |(_, r)| r);
+        // `scheme:` then `//` (two steps: a `&str` pattern would bring core's string searcher
+        // into the module for this one line).
+        let after_scheme = self
+            .url
+            .split_once(':')
+            .and_then(|(_, rest)| rest.strip_prefix("//"))
+            .unwrap_or(&self.url);
         let path = after_scheme
             .find('/')
             .and_then(|i| after_scheme.get(i..))

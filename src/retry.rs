@@ -551,5 +551,15 @@ mod tests {
         };
         assert_eq!(r.describe(), "GET /api/v2/users/a%7Cb/permissions");
         assert!(!format!("{r:?}").contains("secret"));
+        let at = |url: &str| {
+            HttpRequest {
+                url: url.into(),
+                ..r.clone()
+            }
+            .describe()
+        };
+        assert_eq!(at("http://127.0.0.1:8080/v2/x?y=1"), "GET /v2/x");
+        assert_eq!(at("https://t.auth0.com"), "GET /");
+        assert_eq!(at("/relative/path?q"), "GET /relative/path");
     }
 }

@@ -327,6 +327,10 @@ mod tests {
             ("urn:example-corp:auth:v1", "urn:example-corp:auth:v1"),
             ("urn:auth1:claims", "urn:auth1:claims"),
             ("urn:myapp:claims/", "urn:myapp:claims"),
+            (
+                "https://example.com/a-._~!$&'()*+,;=:@%20/b",
+                "https://example.com/a-._~!$&'()*+,;=:@%20/b",
+            ),
         ];
         for (input, expected) in cases {
             let ns = Namespace::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -372,6 +376,10 @@ mod tests {
             ("https://exämple.com", "ASCII"),
             ("https://example.com/a b", "character"),
             ("https://example.com//x", "empty segment"),
+            ("https://example.com/x//", "empty segment"),
+            ("https://example.com/caf\u{e9}", "ASCII"),
+            ("https://example.com/x<y", "character '<'"),
+            ("https://example.com/a\"b", "character '\"'"),
             ("https://[zz::1]", "IPv6"),
         ];
         for (input, why) in cases {
