@@ -32,6 +32,9 @@ readonly TARGET=wasm32-unknown-unknown
 # Pinned to a date, so the build is reproducible. Host checks and tests use stable.
 readonly NIGHTLY=nightly-2026-10-30
 readonly SIZE_LIMIT=100000 # bytes: Auth0's Action source limit
+# The build's own gate, below Auth0's limit: room for features to come (the size issue's
+# 80,000). A change that takes dist/action.js past it fails the build, so it is measured first.
+readonly SIZE_GATE=80000
 readonly CARGO_DENY_VERSION=0.20.2
 readonly CRATE=auth0_rbac_claims
 readonly OUT=target/shipped
@@ -206,11 +209,14 @@ report_sizes() {
   printf '\n%-22s %9s %9s\n' "artefact" "bytes" "gzip"
   printf '%-22s %9d %9d\n' ".wasm (optimised)" "$(wc -c <"$wasm")" "$(gzip -9c "$wasm" | wc -c)"
   printf '%-22s %9d %9d\n' "dist/action.js" "$size" "$(gzip -9c "$action" | wc -c)"
+  printf '%-22s %9d\n' "  build gate" "$SIZE_GATE"
   printf '%-22s %9d\n' "  Auth0 limit" "$SIZE_LIMIT"
   local fallback=dist/action-js-fallback.js fits=no
   [ "$(wc -c <"$fallback")" -le "$SIZE_LIMIT" ] && fits=yes
   printf '%-22s %9d %9d   (no WebAssembly; fits the limit: %s)\n' "$fallback" "$(wc -c <"$fallback")" "$(gzip -9c "$fallback" | wc -c)" "$fits"
   [ "$size" -le "$SIZE_LIMIT" ] || die "dist/action.js is $size bytes, over Auth0's $SIZE_LIMIT-byte source limit"
+  [ "$size" -le "$SIZE_GATE" ] ||
+    die "dist/action.js is $size bytes, over the build's $SIZE_GATE-byte gate (Auth0 accepts $SIZE_LIMIT): make room first (README, \"Every byte of the pasted file measured\")"
   printf '\nsha256 of dist/action.js: %s\n' "$(sha256sum "$action" | cut -d' ' -f1)"
   report_packages
 }
