@@ -101,7 +101,14 @@ function sizes() {
   return result;
 }
 
-const WASM_OPT_PASSES = ['-Oz', '--flatten', '--rereloop', '-Oz', '-Oz', '--converge', '--low-memory-unused']; // as build.sh's optimize()
+/** The passes of build.sh's optimize(), read from build.sh so that the two cannot drift apart. */
+function wasmOptPasses() {
+  const script = fs.readFileSync(path.join(ROOT, 'build.sh'), 'utf8');
+  const start = script.indexOf('"$WASM_OPT" -Oz');
+  const end = script.indexOf('--mvp-features', start);
+  if (start < 0 || end < 0) throw new Error("build.sh: optimize()'s wasm-opt command not found");
+  return script.slice(start + '"$WASM_OPT" '.length, end).split(/[\s\\]+/).filter(Boolean);
+}
 
 /**
  * Where the module's bytes go: the wasm-bindgen output optimised with the passes build.sh runs, but
@@ -112,7 +119,7 @@ function moduleBreakdown() {
   const input = path.join(ROOT, 'target/shipped/action/bindgen/auth0_rbac_claims_bg.wasm');
   if (!fs.existsSync(input)) return null;
   const output = path.join(os.tmpdir(), `auth0-rbac-claims-named-${process.pid}.wasm`);
-  execFileSync(path.join(ROOT, 'node_modules/.bin/wasm-opt'), [...WASM_OPT_PASSES, '-g', input, '-o', output]);
+  execFileSync(path.join(ROOT, 'node_modules/.bin/wasm-opt'), [...wasmOptPasses(), '-g', input, '-o', output]);
   try {
     return breakdown(output);
   } finally {
@@ -348,7 +355,7 @@ function goals(m) {
   const rt500 = m.wall[500].ours.ms / LATENCY_MS;
   const bytes = m.sizes.ours.bytes;
   const list = [
-    { goal: '`dist/action.js` ≤ 100,000 bytes (Auth0\'s limit; the build gate)', figure: `${bytes} bytes`, met: bytes <= 100000 },
+    { goal: '`dist/action.js` ≤ 80,000 bytes (the build gate; Auth0\'s limit is 100,000)', figure: `${bytes} bytes`, met: bytes <= 80000 },
     { goal: '`dist/action.js` ≤ 70,000 bytes (aim: 50,000)', figure: `${bytes} bytes`, met: bytes <= 70000 },
     { goal: 'cold start ≤ 1/2 of (b)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('snippet'))} ms (${ratio(cold('ours'), cold('snippet'))})`, met: cold('ours') <= cold('snippet') / 2 },
     { goal: 'cold start ≤ 1.2× of (c)', figure: `${fmt(cold('ours'))} ms vs ${fmt(cold('handwritten'))} ms (${ratio(cold('ours'), cold('handwritten'))})`, met: cold('ours') <= 1.2 * cold('handwritten') },

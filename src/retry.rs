@@ -561,5 +561,7 @@ mod tests {
         assert_eq!(at("http://127.0.0.1:8080/v2/x?y=1"), "GET /v2/x");
         assert_eq!(at("https://t.auth0.com"), "GET /");
         assert_eq!(at("/relative/path?q"), "GET /relative/path");
+        assert_eq!(at("x:y://h/p"), "GET /p");
+        assert_eq!(at("/a:b?r=http://h/p"), "GET /p");
     }
 }
