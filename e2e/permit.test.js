@@ -187,7 +187,9 @@ test('a Permit key fetch cannot send (a character outside visible ASCII) is perm
   const key = 'permit_key_curly\u2019quote';
   const r = await login('auth0|pm', { extra: { PERMIT_API_KEY: key } });
   assert.deepEqual(r.report, { outcome: 'degraded', codes: ['permit_sync_failed'] });
-  assert.match(r.logs[0], /permit_sync_failed: .*header value/);
+  // Refused by fetch before anything is sent: not retried, nothing reaches Permit.
+  assert.match(r.logs[0], /permit_sync_failed: the request was not sent: a header value/);
+  assert.deepEqual(permitRequests(r), []);
   assert.ok(!r.logs.join('\n').includes('curly'), r.logs.join('\n'));
 });
 

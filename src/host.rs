@@ -110,6 +110,10 @@ pub enum FetchError {
     Timeout,
     /// The connection failed; a short description without request data.
     Network(String),
+    /// The runtime would not send the request (a header value or a URL that `fetch` refuses, or
+    /// no `AbortSignal.timeout`): nothing left, and sending it again would fail the same way. A
+    /// short description without request data.
+    Refused(String),
 }
 
 /// The runtime: HTTP, time, randomness and logging. Cloned into shared futures, so keep it cheap.

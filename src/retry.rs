@@ -132,6 +132,12 @@ pub fn decide(
             Code::Timeout,
             "no answer within HTTP_TIMEOUT_MS (or the DEADLINE_MS budget ran out)",
         )),
+        // Not retried, and not transient: the same request would be refused again, and no cached
+        // value should stand in for what is a setting to fix.
+        Err(FetchError::Refused(why)) => Step::Fail(Error::new(
+            stage.code(),
+            format!("the request was not sent: {why}"),
+        )),
         Err(FetchError::Network(why)) => {
             let wait = server_error_wait(jitter);
             if attempts.server_error < MAX_SERVER_ERROR_RETRIES && fits(wait) {
@@ -410,6 +416,30 @@ mod tests {
             ),
             Step::RetryAfter(DEFAULT_RATE_LIMIT_WAIT_MS)
         );
+    }
+
+    #[test]
+    fn a_request_the_runtime_refuses_fails_at_once_and_is_not_transient() {
+        let refused = Err(FetchError::Refused("a header value is not valid".into()));
+        match decide(
+            &refused,
+            Attempts::default(),
+            NOW,
+            budget(10_000.0),
+            Stage::Permit,
+            false,
+            0.5,
+        ) {
+            Step::Fail(e) => {
+                assert_eq!(e.code(), Code::PermitSyncFailed);
+                assert!(e.message().contains("not sent: a header value"), "{e:?}");
+                assert!(
+                    !e.is_transient(),
+                    "a stale set must not stand in for a setting to fix"
+                );
+            }
+            step => panic!("expected a failure, got {step:?}"),
+        }
     }
 
     #[test]

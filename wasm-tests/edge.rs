@@ -214,7 +214,7 @@ async fn fetch_failures_are_classified_without_request_data() {
 }
 
 #[wasm_bindgen_test]
-async fn a_credential_fetch_refuses_is_a_network_failure_that_does_not_quote_it() {
+async fn a_credential_fetch_refuses_is_a_refusal_that_does_not_quote_it() {
     for authorization in ["Bearer s3cr3t\u{2019}", "Bearer s3cr3t\nx"] {
         let request = HttpRequest {
             method: Method::Get,
@@ -224,7 +224,7 @@ async fn a_credential_fetch_refuses_is_a_network_failure_that_does_not_quote_it(
             timeout_ms: 2_000,
         };
         match JsHost.fetch(request).await {
-            Err(FetchError::Network(why)) => {
+            Err(FetchError::Refused(why)) => {
                 assert!(why.contains("header value"), "{why}");
                 assert!(!why.contains("s3cr3t"), "{why}");
             }
@@ -234,7 +234,7 @@ async fn a_credential_fetch_refuses_is_a_network_failure_that_does_not_quote_it(
 }
 
 #[wasm_bindgen_test]
-async fn a_request_fetch_cannot_build_is_a_network_failure_that_says_so() {
+async fn a_request_fetch_cannot_build_is_a_refusal_that_says_so() {
     let request = HttpRequest {
         method: Method::Get,
         url: "https://exa mple.invalid/api/v2/users?token=s3cr3t".into(),
@@ -243,7 +243,7 @@ async fn a_request_fetch_cannot_build_is_a_network_failure_that_says_so() {
         timeout_ms: 2_000,
     };
     match JsHost.fetch(request).await {
-        Err(FetchError::Network(why)) => {
+        Err(FetchError::Refused(why)) => {
             assert!(why.contains("fetch refused the request"), "{why}");
             assert!(!why.contains("s3cr3t"), "{why}");
         }

@@ -152,7 +152,7 @@ impl Host for JsHost {
 /// which these URLs carry already.
 async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchError> {
     let signal = abort_after(request.timeout_ms)
-        .map_err(|_| FetchError::Network("AbortSignal.timeout is missing".into()))?;
+        .map_err(|_| FetchError::Refused("AbortSignal.timeout is missing".into()))?;
     // The headers are built with `catch`: `Headers.append` throws on a value `fetch` refuses,
     // and its message would quote the value, a credential, so it is not repeated.
     let headers = web_sys::Headers::new().map_err(|_| bad_header())?;
@@ -174,7 +174,7 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
         init.set_body(&JsValue::from_str(body));
     }
     let raw = web_sys::Request::new_with_str_and_init(&request.url, &init)
-        .map_err(|_| FetchError::Network("fetch refused the request (is the URL valid?)".into()))?;
+        .map_err(|_| FetchError::Refused("fetch refused the request (is the URL valid?)".into()))?;
     gloo_net::http::Request::from(raw)
         .send()
         .await
@@ -182,7 +182,7 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
 }
 
 fn bad_header() -> FetchError {
-    FetchError::Network(
+    FetchError::Refused(
         "a header value is not valid in HTTP (a credential with characters other than visible ASCII?)"
             .into(),
     )
