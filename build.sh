@@ -214,7 +214,7 @@ report_sizes() {
   local fallback=dist/action-js-fallback.js fits=no
   [ "$(wc -c <"$fallback")" -le "$SIZE_LIMIT" ] && fits=yes
   printf '%-22s %9d %9d   (no WebAssembly; fits the limit: %s)\n' "$fallback" "$(wc -c <"$fallback")" "$(gzip -9c "$fallback" | wc -c)" "$fits"
-  [ "$size" -le "$SIZE_LIMIT" ] || die "dist/action.js is $size bytes, over Auth0's $SIZE_LIMIT-byte source limit"
+  # The gate lies below Auth0's limit, so passing it means fitting that too.
   [ "$size" -le "$SIZE_GATE" ] ||
     die "dist/action.js is $size bytes, over the build's $SIZE_GATE-byte gate (Auth0 accepts $SIZE_LIMIT): make room first (README, \"Every byte of the pasted file measured\")"
   printf '\nsha256 of dist/action.js: %s\n' "$(sha256sum "$action" | cut -d' ' -f1)"
