@@ -10,6 +10,7 @@
 use auth0_rbac_claims::cache::{self, Context};
 use auth0_rbac_claims::claims::{ClaimKind, ClaimPlan, TokenKind};
 use auth0_rbac_claims::event::{self, Event};
+use auth0_rbac_claims::json::Body;
 use auth0_rbac_claims::mgmt::{parse_page, parse_roles_page, parse_token_answer};
 use auth0_rbac_claims::permissions::{ApiSelection, Permission, PermissionSet};
 use auth0_rbac_claims::permit::parse_assignments;
@@ -186,28 +187,30 @@ fn assert_fixed_message(error: &Error, decode: impl Fn(&str) -> Option<Error>) {
 /// a token is never empty and has a finite expiry; an error has a fixed message, which
 /// therefore cannot repeat the body (which may hold a token).
 pub fn mgmt_answers(data: &[u8]) {
-    let body = text(data);
-    match parse_page(body) {
+    let body = Body::from(text(data));
+    match parse_page(&body) {
         Ok(page) => assert_eq!(page.items.len(), page.count),
-        Err(error) => assert_fixed_message(&error, |b| parse_page(b).err()),
+        Err(error) => assert_fixed_message(&error, |b| parse_page(&b.into()).err()),
     }
-    match parse_roles_page(body) {
-        Ok(page) => assert!(page.roles.len() <= body.len()),
-        Err(error) => assert_fixed_message(&error, |b| parse_roles_page(b).err()),
+    match parse_roles_page(&body) {
+        Ok(page) => assert!(page.roles.len() <= data.len()),
+        Err(error) => assert_fixed_message(&error, |b| parse_roles_page(&b.into()).err()),
     }
     let sent_at = 1_700_000_000_000.0;
-    match parse_token_answer(body, sent_at) {
+    match parse_token_answer(&body, sent_at) {
         Ok(token) => {
             assert!(token.use_until_ms().is_finite());
             assert!(token.use_until_ms() > sent_at);
         }
-        Err(error) => assert_fixed_message(&error, |b| parse_token_answer(b, sent_at).err()),
+        Err(error) => {
+            assert_fixed_message(&error, |b| parse_token_answer(&b.into(), sent_at).err())
+        }
     }
 }
 
 /// Permit answers: role assignments of one page. Kept roles are at most the page's entries.
 pub fn permit_answers(data: &[u8]) {
-    if let Some((roles, count)) = parse_assignments(text(data), "default") {
+    if let Some((roles, count)) = parse_assignments(&text(data).into(), "default") {
         assert!(roles.len() <= count);
     }
 }

@@ -92,15 +92,15 @@ pub struct ResponseHeaders {
     pub ratelimit_reset: Option<String>,
 }
 
-/// An answer, with its body read as text.
+/// An answer, with its body read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
     /// The headers the Action acts on.
     pub headers: ResponseHeaders,
-    /// The body.
-    pub body: String,
+    /// The body, as the runtime holds it.
+    pub body: crate::json::Body,
 }
 
 /// Why a request got no answer.

@@ -245,6 +245,74 @@ pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ReadError>
     }
 }
 
+/// An answer's body as the runtime holds it. In the Action's module it stays the engine's
+/// string: [`parse_body`] hands it to `JSON.parse` where it is, so no body is copied into the
+/// module and out again (a 1000-permission login reads ~250 KB of JSON). Elsewhere, Rust text.
+/// No method gives the text back: what an answer says reaches messages only through the fields
+/// a type reads, never as a whole (a token answer holds a token).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Body(Text);
+
+#[cfg(all(target_arch = "wasm32", feature = "action"))]
+use crate::edge::engine::Text;
+#[cfg(not(all(target_arch = "wasm32", feature = "action")))]
+type Text = String;
+
+impl Body {
+    /// The first character after leading whitespace, which tells an array from an object.
+    pub fn first_char(&self) -> Option<char> {
+        #[cfg(all(target_arch = "wasm32", feature = "action"))]
+        {
+            crate::edge::engine::first_char(&self.0)
+        }
+        #[cfg(not(all(target_arch = "wasm32", feature = "action")))]
+        {
+            self.0.trim_start().chars().next()
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "action"))]
+impl Body {
+    /// A body the engine holds.
+    pub fn from_engine(text: Text) -> Self {
+        Body(text)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body(text.as_str().into())
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Self {
+        Body(text.into())
+    }
+}
+
+impl fmt::Debug for Body {
+    // A body may hold a credential (a token answer): never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Body(…)")
+    }
+}
+
+/// Reads an answer's body as `T`, as [`parse`] reads text; in the Action's module the body does
+/// not leave the engine before `JSON.parse`.
+pub fn parse_body<T: serde::de::DeserializeOwned>(body: &Body) -> Result<T, ReadError> {
+    #[cfg(all(target_arch = "wasm32", feature = "action"))]
+    {
+        crate::edge::engine::parse_text(&body.0)
+            .map_err(|why| why.map_or(ReadError::Malformed, ReadError::Shape))
+    }
+    #[cfg(not(all(target_arch = "wasm32", feature = "action")))]
+    {
+        parse(&body.0)
+    }
+}
+
 /// serde_json's message without its " at line L column C" suffix.
 #[cfg(not(all(target_arch = "wasm32", feature = "action")))]
 fn without_position(e: &serde_json::Error) -> String {

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::error::{Code, Error, Result, LOG_PREFIX};
 use crate::host::{ActionApi, Host, HttpRequest, HttpResponse, Method};
-use crate::json::{json_object, FlatObject};
+use crate::json::{json_object, Body, FlatObject};
 use crate::permissions::{Permission, PermissionSet};
 use crate::retry::{self, Budget, Gate, Stage};
 use crate::settings::{path_segment, ManagementSettings};
@@ -447,7 +447,7 @@ impl<H: Host, A: ActionApi> Client<'_, H, A> {
         query: &str,
         page: u64,
         scope: &str,
-    ) -> Result<(String, Option<u64>)> {
+    ) -> Result<(Body, Option<u64>)> {
         let url = format!("{}{path}?{query}", self.settings.origin.as_str());
         if page > 0 {
             // The first page is paid for: when it (or another login) emptied the bucket, wait
@@ -545,7 +545,7 @@ struct PageWithTotals {
 
 /// Reads a permissions answer in either shape: `{start, limit, total, permissions}` or a bare
 /// array. Anything else is `response_invalid`. (A fuzz target.)
-pub fn parse_page(body: &str) -> Result<Page> {
+pub fn parse_page(body: &Body) -> Result<Page> {
     let invalid = |e: crate::json::ReadError| {
         Error::new(
             Code::ResponseInvalid,
@@ -555,17 +555,17 @@ pub fn parse_page(body: &str) -> Result<Page> {
             ),
         )
     };
-    match body.trim_start().as_bytes().first() {
-        Some(b'[') => {
-            let items: Vec<Permission> = crate::json::parse(body).map_err(invalid)?;
+    match body.first_char() {
+        Some('[') => {
+            let items: Vec<Permission> = crate::json::parse_body(body).map_err(invalid)?;
             Ok(Page {
                 count: items.len(),
                 items,
                 ..Page::default()
             })
         }
-        Some(b'{') => {
-            let p: PageWithTotals = crate::json::parse(body).map_err(invalid)?;
+        Some('{') => {
+            let p: PageWithTotals = crate::json::parse_body(body).map_err(invalid)?;
             Ok(Page {
                 count: p.permissions.len(),
                 items: p.permissions,
@@ -608,20 +608,20 @@ struct RolesWithTotals {
 
 /// Reads a roles answer in either shape: `{start, limit, total, roles}` or a bare array.
 /// Anything else is `response_invalid`. (A fuzz target.)
-pub fn parse_roles_page(body: &str) -> Result<RolesPage> {
+pub fn parse_roles_page(body: &Body) -> Result<RolesPage> {
     let invalid = |e: crate::json::ReadError| {
         Error::new(
             Code::ResponseInvalid,
             format!("the roles answer is not the documented JSON ({})", e.kind()),
         )
     };
-    match body.trim_start().as_bytes().first() {
-        Some(b'[') => Ok(RolesPage {
-            roles: crate::json::parse(body).map_err(invalid)?,
+    match body.first_char() {
+        Some('[') => Ok(RolesPage {
+            roles: crate::json::parse_body(body).map_err(invalid)?,
             total: None,
         }),
-        Some(b'{') => {
-            let p: RolesWithTotals = crate::json::parse(body).map_err(invalid)?;
+        Some('{') => {
+            let p: RolesWithTotals = crate::json::parse_body(body).map_err(invalid)?;
             Ok(RolesPage {
                 roles: p.roles,
                 total: Some(p.total),
@@ -666,8 +666,8 @@ async fn request_token<H: Host>(
 
 /// Reads a `POST /oauth/token` answer sent at `sent_at` (ms since the epoch): the token, used
 /// until its expiry minus the margin. (A fuzz target.)
-pub fn parse_token_answer(body: &str, sent_at: f64) -> Result<AccessToken> {
-    let answer: Option<FlatObject> = crate::json::parse(body).ok();
+pub fn parse_token_answer(body: &Body, sent_at: f64) -> Result<AccessToken> {
+    let answer: Option<FlatObject> = crate::json::parse_body(body).ok();
     let field = |name| answer.as_ref().and_then(|a| a.text(name));
     let Some(access_token) = field("access_token").filter(|t| !t.is_empty()) else {
         return Err(Error::new(
@@ -689,7 +689,7 @@ pub fn parse_token_answer(body: &str, sent_at: f64) -> Result<AccessToken> {
 fn token_error(response: &HttpResponse) -> Error {
     // Auth0's OAuth error code (`access_denied`, `invalid_client`…) is safe to repeat; the
     // description is not repeated.
-    let answer: Option<FlatObject> = crate::json::parse(&response.body).ok();
+    let answer: Option<FlatObject> = crate::json::parse_body(&response.body).ok();
     let oauth = answer
         .as_ref()
         .and_then(|a| a.text("error"))
@@ -750,11 +750,11 @@ mod tests {
     fn both_page_shapes_parse() {
         let with_totals = r#"{"start":0,"limit":50,"total":120,"permissions":[
             {"permission_name":"read:a","resource_server_identifier":"https://a","resource_server_name":"A","description":"d","sources":[{"source_type":"ROLE"}]}]}"#;
-        let p = parse_page(with_totals).unwrap();
+        let p = parse_page(&with_totals.into()).unwrap();
         assert_eq!((p.total, p.limit, p.count), (Some(120), Some(50), 1));
         assert_eq!(p.items[0], Permission::new("https://a", "read:a"));
         let bare = r#"[{"permission_name":"x","resource_server_identifier":"https://a"}]"#;
-        let p = parse_page(bare).unwrap();
+        let p = parse_page(&bare.into()).unwrap();
         assert_eq!((p.total, p.count), (None, 1));
     }
 
@@ -770,7 +770,7 @@ mod tests {
             r#"[{"permission_name":1,"resource_server_identifier":"a"}]"#,
             "null",
         ] {
-            let e = parse_page(body).unwrap_err();
+            let e = parse_page(&body.into()).unwrap_err();
             assert_eq!(e.code(), Code::ResponseInvalid, "{body}");
         }
     }

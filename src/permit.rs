@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::error::{Code, Error, Result};
 use crate::event::User;
 use crate::host::{Host, HttpRequest, HttpResponse, Method};
-use crate::json::{json_object, FlatObject};
+use crate::json::{json_object, Body, FlatObject};
 use crate::retry::{self, Budget, Stage};
 use crate::settings::{path_segment, PermitSettings, Secret, SyncMode};
 
@@ -92,8 +92,8 @@ pub fn plan(mode: SyncMode, wanted: &[String], current: &[String]) -> Plan {
 /// Reads one page of `GET …/role_assignments`: the tenant-wide role keys held in `tenant` (not
 /// those on a resource instance) and the number of entries on the page; `None` when it is not
 /// the documented JSON. (A fuzz target.)
-pub fn parse_assignments(body: &str, tenant: &str) -> Option<(Vec<String>, usize)> {
-    let items: Vec<Assignment> = crate::json::parse(body).ok()?;
+pub fn parse_assignments(body: &Body, tenant: &str) -> Option<(Vec<String>, usize)> {
+    let items: Vec<Assignment> = crate::json::parse_body(body).ok()?;
     let count = items.len();
     let roles = items
         .into_iter()
@@ -247,7 +247,7 @@ impl<H: Host> Sync<'_, H> {
                 if response.status != 200 {
                     return Err(refused(response.status, "GET", path));
                 }
-                let scope: Option<FlatObject> = crate::json::parse(&response.body).ok();
+                let scope: Option<FlatObject> = crate::json::parse_body(&response.body).ok();
                 let field = |name| scope.as_ref().and_then(|s| s.text(name)).map(str::to_owned);
                 let (Some(project), Some(environment)) =
                     (field("project_id"), field("environment_id"))
@@ -498,7 +498,7 @@ mod tests {
             {"role":"owner","tenant":"default","resource_instance":{"key":"doc","resource":"document"}}
         ]"#;
         assert_eq!(
-            parse_assignments(page, "default"),
+            parse_assignments(&page.into(), "default"),
             Some((vec!["admin".to_string(), "auditor".to_string()], 5))
         );
     }

@@ -300,7 +300,7 @@ mod tests {
         Ok(HttpResponse {
             status,
             headers,
-            body: String::new(),
+            body: Default::default(),
         })
     }
 

@@ -87,7 +87,7 @@ fn ok(body: String, remaining: Option<u32>) -> Result<HttpResponse, FetchError> 
             ratelimit_remaining: remaining.map(|r| r.to_string()),
             ..Default::default()
         },
-        body,
+        body: body.into(),
     })
 }
 
@@ -817,7 +817,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
                     ratelimit_remaining: Some("0".into()),
                     ..Default::default()
                 },
-                body: String::new(),
+                body: Default::default(),
             })
         })
     });
@@ -856,7 +856,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
                     retry_after: Some("2".into()),
                     ..Default::default()
                 },
-                body: String::new(),
+                body: Default::default(),
             })
         })
     });
@@ -878,7 +878,7 @@ fn server_errors_are_retried_once_and_a_management_429_closes_the_gate_until_the
                     ratelimit_remaining: Some("0".into()),
                     ..Default::default()
                 },
-                body: String::new(),
+                body: Default::default(),
             })
         })
     });

@@ -13,8 +13,35 @@ use wasm_bindgen::JsCast;
 /// fields `T` declares. `Err(None)` when the text is not JSON, `Err(Some(why))` when it is not of
 /// `T`'s shape.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Option<String>> {
-    let value = js_sys::JSON::parse(text).map_err(|_| None)?;
+    read(js_sys::JSON::parse(text))
+}
+
+/// A string of the engine's: the body of an answer ([`crate::json::Body`]), never copied into
+/// the module.
+pub type Text = js_sys::JsString;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `JSON.parse` of a string that stays in the engine.
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn parse_engine_string(text: &Text) -> Result<JsValue, JsValue>;
+}
+
+/// [`parse`] for a string the engine holds.
+pub fn parse_text<T: DeserializeOwned>(text: &Text) -> Result<T, Option<String>> {
+    read(parse_engine_string(text))
+}
+
+fn read<T: DeserializeOwned>(parsed: Result<JsValue, JsValue>) -> Result<T, Option<String>> {
+    let value = parsed.map_err(|_| None)?;
     serde_wasm_bindgen::from_value(value).map_err(|e| Some(message(e)))
+}
+
+/// The first character of `text` after leading whitespace.
+pub fn first_char(text: &Text) -> Option<char> {
+    let code = text.trim_start().char_code_at(0);
+    // NaN (an empty string) and a lone surrogate are no character.
+    char::from_u32(code as u32).filter(|_| code.is_finite())
 }
 
 /// A string as a JSON string literal, by the engine's `JSON.stringify`.

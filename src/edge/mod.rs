@@ -15,6 +15,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 pub mod engine;
 
@@ -120,12 +121,20 @@ impl Host for JsHost {
             ratelimit_reset: headers.get("x-ratelimit-reset"),
         };
         let status = response.status();
+        // The body is read as the engine's string and stays there (`json::Body`): gloo-net's
+        // `text()` would copy it into the module only for `JSON.parse` to copy it out again.
         // The abort signal also covers the body: a stalled body is a timeout too.
-        let body = response.text().await.map_err(fetch_error)?;
+        let raw: web_sys::Response = response.into();
+        let text = raw
+            .text()
+            .map_err(|_| FetchError::Network("the answer's body could not be read".into()))?;
+        let body = wasm_bindgen_futures::JsFuture::from(text)
+            .await
+            .map_err(body_error)?;
         Ok(HttpResponse {
             status,
             headers,
-            body,
+            body: crate::json::Body::from_engine(body.unchecked_into()),
         })
     }
 
@@ -194,13 +203,24 @@ fn bad_header() -> FetchError {
 /// with: its `TypeError`s and `DOMException`s.
 fn fetch_error(error: gloo_net::Error) -> FetchError {
     match error {
-        gloo_net::Error::JsError(e) if e.name == "TimeoutError" || e.name == "AbortError" => {
-            FetchError::Timeout
-        }
-        gloo_net::Error::JsError(e) => FetchError::Network(e.message.chars().take(80).collect()),
-        gloo_net::Error::GlooError(message) => {
-            FetchError::Network(message.chars().take(80).collect())
-        }
+        gloo_net::Error::JsError(e) => failure(&e.name, &e.message),
+        gloo_net::Error::GlooError(message) => failure("", &message),
+    }
+}
+
+/// [`fetch_error`] for the reading of a body, which rejects with the same `Error`s.
+fn body_error(error: JsValue) -> FetchError {
+    match error.dyn_into::<js_sys::Error>() {
+        Ok(e) => failure(&String::from(e.name()), &String::from(e.message())),
+        Err(_) => failure("", "the answer's body could not be read"),
+    }
+}
+
+fn failure(name: &str, message: &str) -> FetchError {
+    if name == "TimeoutError" || name == "AbortError" {
+        FetchError::Timeout
+    } else {
+        FetchError::Network(message.chars().take(80).collect())
     }
 }
 
