@@ -148,7 +148,7 @@ test('the Management API token is an RS256 JWT that jose verifies against the te
   assert.deepEqual(verified.payload['https://x/roles'], ['pm']);
 });
 
-test('faults: latency, 5xx n times, 429 with headers, malformed bodies, hangs, probability', async () => {
+test('faults: latency, 5xx n times, 429 with headers, malformed bodies, hangs, stalled bodies, probability', async () => {
   const token = await managementToken();
   const path = '/api/v2/users/auth0%7Cthree-perms/permissions';
   tenant.inject('permissions', { latencyMs: 120 });
@@ -180,6 +180,13 @@ test('faults: latency, 5xx n times, 429 with headers, malformed bodies, hangs, p
   started = Date.now();
   await assert.rejects(fetch(`${tenant.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' });
   assert.ok(Date.now() - started < 1000);
+
+  tenant.clearFaults();
+  tenant.inject('permissions', { stallBody: true, times: 1 });
+  const stalled = await fetch(`${tenant.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(300) });
+  assert.equal(stalled.status, 200, 'the status and headers arrive');
+  await assert.rejects(stalled.text(), { name: 'TimeoutError' });
+  assert.equal((await get(path, token)).status, 200);
 
   tenant.clearFaults();
   tenant.inject('permissions', { status: 500, probability: 0.5 });

@@ -143,6 +143,7 @@ const FAULTS = [
   { name: 'wrong shape', route: 'permissions', fault: { malformed: 'shape' }, code: 'response_invalid' },
   { name: 'truncated body', route: 'permissions', fault: { malformed: 'truncated' }, code: 'response_invalid' },
   { name: 'hang', route: 'permissions', fault: { hang: true }, code: 'timeout' },
+  { name: 'body stops halfway', route: 'permissions', fault: { stallBody: true }, code: 'timeout' },
   { name: 'token endpoint down', route: 'token', fault: { status: 503 }, code: 'token_request_failed' },
   { name: 'token endpoint hangs', route: 'token', fault: { hang: true }, code: 'timeout' },
 ];

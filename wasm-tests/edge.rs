@@ -11,6 +11,7 @@ use auth0_rbac_claims::host::{ActionApi, FetchError, Host, HttpRequest, Method};
 use auth0_rbac_claims::{Code, Error};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen(module = "/wasm-tests/fake_api.js")]
@@ -262,4 +263,44 @@ fn flat_objects_read_by_the_engine_refuse_arrays() {
     for text in ["[null]", r#"["ab"]"#, r#"[["a","b"]]"#, "[1]", "\"a\"", "{"] {
         assert!(parse::<FlatObject>(text).is_err(), "{text}");
     }
+}
+
+#[wasm_bindgen_test]
+fn bodies_held_by_the_engine_are_told_apart_and_read_in_place() {
+    use auth0_rbac_claims::json::{parse_body, Body, ReadError};
+    use auth0_rbac_claims::mgmt::parse_page;
+    // What the edge hands over: the engine's string, as `Response.text()` resolves.
+    let engine = |text: &str| Body::from_engine(js_sys::JsString::from(text));
+    assert_eq!(engine(" \n\t[1]").first_char(), Some('['));
+    assert_eq!(engine("{}").first_char(), Some('{'));
+    assert_eq!(engine("").first_char(), None);
+    assert_eq!(engine("   ").first_char(), None);
+    // A lone surrogate, which no Rust string can hold, is no character.
+    let lone = js_sys::JSON::parse(r#""\ud800x""#).unwrap();
+    assert_eq!(Body::from_engine(lone.unchecked_into()).first_char(), None);
+    assert_eq!(parse_body::<Vec<u32>>(&engine("[1,2]")), Ok(vec![1, 2]));
+    assert_eq!(
+        parse_body::<Vec<u32>>(&engine("[1,")),
+        Err(ReadError::Malformed)
+    );
+    assert!(matches!(
+        parse_body::<Vec<u32>>(&engine("{}")),
+        Err(ReadError::Shape(_))
+    ));
+    let bare = parse_page(&engine(
+        r#" [{"permission_name":"read:a","resource_server_identifier":"https://a"}]"#,
+    ))
+    .unwrap();
+    assert_eq!((bare.count, bare.total), (1, None));
+    let totals = parse_page(&engine(
+        r#"{"limit":50,"total":1,"permissions":[{"permission_name":"read:a","resource_server_identifier":"https://a"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        (totals.count, totals.total, totals.limit),
+        (1, Some(1), Some(50))
+    );
+    let html = parse_page(&engine("<html>")).unwrap_err();
+    assert_eq!(html.code(), Code::ResponseInvalid);
+    assert_eq!(html.message(), "the permissions answer is not JSON");
 }

@@ -1,5 +1,5 @@
 // Fault injection for the mock tenant: per route, extra latency, error statuses, 429s with
-// rate-limit headers, malformed bodies and hangs, optionally for a seeded fraction of requests.
+// rate-limit headers, malformed bodies, hangs and bodies that stop halfway, optionally for a seeded fraction of requests.
 'use strict';
 
 // mulberry32: a small seeded PRNG, so a fault storm is the same storm on every run.
@@ -14,7 +14,7 @@ function prng(seed) {
   };
 }
 
-const latencyOnly = (f) => f.latencyMs !== undefined && !f.status && !f.hang && !f.malformed && !f.rateLimited;
+const latencyOnly = (f) => f.latencyMs !== undefined && !f.status && !f.hang && !f.stallBody && !f.malformed && !f.rateLimited;
 
 function createFaults({ seed = 1 } = {}) {
   const random = prng(seed);

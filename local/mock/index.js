@@ -268,6 +268,14 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     if (fault?.malformed === 'text') answer = { ...answer, status: 200, body: '<html><body>Bad gateway</body></html>', headers: { ...answer.headers, 'content-type': 'text/html' } };
     if (fault?.malformed === 'shape') answer = { ...answer, status: 200, body: JSON.stringify({ unexpected: true }) };
     if (fault?.malformed === 'truncated') answer = { ...answer, status: 200, body: answer.body.slice(0, Math.max(1, Math.floor(answer.body.length / 2))) };
+    if (fault?.stallBody) {
+      // The status, the headers and half the body, then nothing: the socket stays open until the
+      // client aborts or close(), as a server that stops sending mid-answer leaves it.
+      entry.status = answer.status;
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+      res.write(answer.body.slice(0, Math.floor(answer.body.length / 2)));
+      return;
+    }
     finish(answer);
   });
   server.on('connection', (socket) => {
