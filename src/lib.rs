@@ -61,3 +61,16 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 pub use claims::ClaimLayout;
 pub use error::{Code, Error, Result};
+
+/// `items` joined with `sep`: `[String]::join`, which std writes for any separator and item
+/// type at 1.3 KB of WebAssembly, for the few lists the Action writes into messages and bodies.
+pub(crate) fn join<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item.as_ref());
+    }
+    out
+}

@@ -208,7 +208,7 @@ impl<H: Host> Sync<'_, H> {
                 Code::PermitRoleUnmapped,
                 format!(
                     "not synced, not Permit role keys: {}; map them in PERMIT_ROLE_MAP",
-                    unmapped.join(", ")
+                    crate::join(&unmapped, ", ")
                 ),
             ));
         }
@@ -309,7 +309,11 @@ impl<H: Host> Sync<'_, H> {
             })
             .collect();
         let response = self
-            .send(method, path, Some(format!("[{}]", items.join(","))))
+            .send(
+                method,
+                path,
+                Some(format!("[{}]", crate::join(&items, ","))),
+            )
             .await?;
         match response.status {
             200..=299 => Ok(()),

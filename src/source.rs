@@ -217,7 +217,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         let settings = self.client.settings;
         let source = match &self.effective_apis {
             // The count first: API identifiers and role names are both listed, one a line.
-            Some(apis) => format!("effective\n{}\n{}", apis.len(), apis.join("\n")),
+            Some(apis) => format!("effective\n{}\n{}", apis.len(), crate::join(apis, "\n")),
             None => self.source.as_str().to_owned(),
         };
         let context = Context::new(settings, self.organization, &source, self.roles);

@@ -356,7 +356,7 @@ fn report(outcome: &Outcome) -> String {
     let codes: Vec<String> = codes.iter().map(|c| format!("\"{c}\"")).collect();
     format!(
         "{{\"outcome\":\"{outcome}\",\"codes\":[{}]}}",
-        codes.join(",")
+        crate::join(&codes, ",")
     )
 }
 

@@ -278,7 +278,7 @@ fn management(s: &Sources) -> Result<ManagementSettings> {
             Code::CredentialsMissing,
             format!(
                 "permissions need the Management API but {} not set: add the secret(s), or set PERMISSIONS_IN=none for roles only",
-                missing.join(", ") + if missing.len() == 1 { " is" } else { " are" }
+                crate::join(&missing, ", ") + if missing.len() == 1 { " is" } else { " are" }
             ),
         )),
     }
