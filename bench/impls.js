@@ -80,4 +80,10 @@ async function login(instance, tenant, userId, audience) {
   return { ms, denied: outcome.denied, permissions: Array.isArray(delivered) ? delivered.length : 0 };
 }
 
-module.exports = { IMPLS, SDK_HOST, load, login };
+/** The `p`th percentile of `xs` (nearest rank). */
+function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+module.exports = { IMPLS, SDK_HOST, load, login, percentile };

@@ -74,3 +74,13 @@ pub(crate) fn join<S: AsRef<str>>(items: &[S], sep: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn join_puts_the_separator_between_items_only() {
+        assert_eq!(super::join::<&str>(&[], ", "), "");
+        assert_eq!(super::join(&["a"], ", "), "a");
+        assert_eq!(super::join(&["a".to_string(), "b".into(), "c".into()], "\n"), "a\nb\nc");
+    }
+}
