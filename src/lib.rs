@@ -81,6 +81,9 @@ mod tests {
     fn join_puts_the_separator_between_items_only() {
         assert_eq!(super::join::<&str>(&[], ", "), "");
         assert_eq!(super::join(&["a"], ", "), "a");
-        assert_eq!(super::join(&["a".to_string(), "b".into(), "c".into()], "\n"), "a\nb\nc");
+        assert_eq!(
+            super::join(&["a".to_string(), "b".into(), "c".into()], "\n"),
+            "a\nb\nc"
+        );
     }
 }
