@@ -259,7 +259,8 @@ use crate::edge::engine::Text;
 type Text = String;
 
 impl Body {
-    /// The first character after leading whitespace, which tells an array from an object.
+    /// The first character after JSON's whitespace (space, tab, line feed, carriage return),
+    /// which tells an array from an object; `None` when there is none.
     pub fn first_char(&self) -> Option<char> {
         #[cfg(all(target_arch = "wasm32", feature = "action"))]
         {
@@ -267,7 +268,10 @@ impl Body {
         }
         #[cfg(not(all(target_arch = "wasm32", feature = "action")))]
         {
-            self.0.trim_start().chars().next()
+            self.0
+                .trim_start_matches([' ', '\t', '\n', '\r'])
+                .chars()
+                .next()
         }
     }
 }
@@ -281,8 +285,10 @@ impl Body {
 }
 
 impl From<String> for Body {
+    // A move on the host, where `Text` is `String`; the engine's string in the Action's module.
+    #[allow(clippy::useless_conversion)]
     fn from(text: String) -> Self {
-        Body(text.as_str().into())
+        Body(text.into())
     }
 }
 
@@ -333,6 +339,23 @@ mod tests {
         let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed, serde_json::json!({"a": "x\"y\\", "c\n": "é\u{1}"}));
         assert_eq!(json_object(&[]), "{}");
+    }
+
+    #[test]
+    fn a_body_starts_after_json_whitespace_only() {
+        let first = |text: &str| Body::from(text).first_char();
+        assert_eq!(first(" \n\t\r[1]"), Some('['));
+        assert_eq!(first("{}"), Some('{'));
+        assert_eq!(first(""), None);
+        assert_eq!(first(" \n"), None);
+        // What JSON does not call whitespace is the first character, as in the engine's build.
+        assert_eq!(first("\u{feff}[1]"), Some('\u{feff}'));
+        assert_eq!(first("\u{85}[1]"), Some('\u{85}'));
+        assert_eq!(first(" \u{1f600}"), Some('\u{1f600}'));
+        assert_eq!(
+            format!("{:?}", Body::from("{\"access_token\":\"t\"}")),
+            "Body(…)"
+        );
     }
 
     #[test]

@@ -271,10 +271,15 @@ fn bodies_held_by_the_engine_are_told_apart_and_read_in_place() {
     use auth0_rbac_claims::mgmt::parse_page;
     // What the edge hands over: the engine's string, as `Response.text()` resolves.
     let engine = |text: &str| Body::from_engine(js_sys::JsString::from(text));
-    assert_eq!(engine(" \n\t[1]").first_char(), Some('['));
+    assert_eq!(engine(" \n\t\r[1]").first_char(), Some('['));
     assert_eq!(engine("{}").first_char(), Some('{'));
     assert_eq!(engine("").first_char(), None);
     assert_eq!(engine("   ").first_char(), None);
+    // Only JSON's whitespace is skipped, as `JSON.parse` skips it (and the host build does).
+    assert_eq!(engine("\u{feff}[1]").first_char(), Some('\u{feff}'));
+    assert_eq!(engine("\u{85}[1]").first_char(), Some('\u{85}'));
+    // A character outside the BMP is one character, not half of a pair.
+    assert_eq!(engine(" \u{1f600}").first_char(), Some('\u{1f600}'));
     // A lone surrogate, which no Rust string can hold, is no character.
     let lone = js_sys::JSON::parse(r#""\ud800x""#).unwrap();
     assert_eq!(Body::from_engine(lone.unchecked_into()).first_char(), None);
@@ -303,4 +308,35 @@ fn bodies_held_by_the_engine_are_told_apart_and_read_in_place() {
     let html = parse_page(&engine("<html>")).unwrap_err();
     assert_eq!(html.code(), Code::ResponseInvalid);
     assert_eq!(html.message(), "the permissions answer is not JSON");
+}
+
+#[wasm_bindgen_test]
+fn a_body_that_fails_to_arrive_is_classified_by_name_whatever_its_realm() {
+    let named = |name: &str, message: &str| {
+        let error = js_sys::Error::new(message);
+        error.set_name(name);
+        JsValue::from(error)
+    };
+    let timeout = named("TimeoutError", "The operation was aborted due to timeout");
+    assert_eq!(edge::body_error(timeout), FetchError::Timeout);
+    assert_eq!(
+        edge::body_error(named("AbortError", "aborted")),
+        FetchError::Timeout
+    );
+    // Named like the abort signal's DOMException but no Error of this realm (another realm's is not).
+    let foreign = js_sys::Object::new();
+    js_sys::Reflect::set(&foreign, &"name".into(), &"TimeoutError".into()).unwrap();
+    assert_eq!(edge::body_error(foreign.into()), FetchError::Timeout);
+    assert_eq!(
+        edge::body_error(named("TypeError", "terminated")),
+        FetchError::Network("terminated".into())
+    );
+    assert_eq!(
+        edge::body_error(JsValue::from_str("odd")),
+        FetchError::Network("the answer's body could not be read".into())
+    );
+    match edge::body_error(named("TypeError", &"x".repeat(200))) {
+        FetchError::Network(message) => assert_eq!(message.chars().count(), 80),
+        other => panic!("expected a connection failure, got {other:?}"),
+    }
 }

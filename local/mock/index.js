@@ -269,11 +269,15 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     if (fault?.malformed === 'shape') answer = { ...answer, status: 200, body: JSON.stringify({ unexpected: true }) };
     if (fault?.malformed === 'truncated') answer = { ...answer, status: 200, body: answer.body.slice(0, Math.max(1, Math.floor(answer.body.length / 2))) };
     if (fault?.stallBody) {
-      // The status, the headers and half the body, then nothing: the socket stays open until the
-      // client aborts or close(), as a server that stops sending mid-answer leaves it.
+      // The status, the headers and at most half the body (never all of it: an empty body is
+      // announced as one byte), then nothing: the socket stays open until the client aborts or
+      // close(), as a server that stops sending mid-answer leaves it.
+      const body = Buffer.from(answer.body);
       entry.status = answer.status;
-      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
-      res.write(answer.body.slice(0, Math.floor(answer.body.length / 2)));
+      entry.ms = Date.now() - startedAt;
+      if (res.writableEnded || res.destroyed) return;
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Math.max(body.length, 1)) });
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
       return;
     }
     finish(answer);

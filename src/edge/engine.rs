@@ -37,11 +37,20 @@ fn read<T: DeserializeOwned>(parsed: Result<JsValue, JsValue>) -> Result<T, Opti
     serde_wasm_bindgen::from_value(value).map_err(|e| Some(message(e)))
 }
 
-/// The first character of `text` after leading whitespace.
+/// The first character of `text` after JSON's whitespace (space, tab, line feed, carriage
+/// return: what `JSON.parse` skips). `None` for a text that holds nothing else, or whose first
+/// other character is a lone surrogate.
 pub fn first_char(text: &Text) -> Option<char> {
-    let code = text.trim_start().char_code_at(0);
-    // NaN (an empty string) and a lone surrogate are no character.
-    char::from_u32(code as u32).filter(|_| code.is_finite())
+    let mut at = 0;
+    loop {
+        // A code point (a pair of surrogates read as one), or `undefined` past the end.
+        let code = text.code_point_at(at).as_f64()?;
+        let c = char::from_u32(code as u32)?;
+        if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            return Some(c);
+        }
+        at += 1;
+    }
 }
 
 /// A string as a JSON string literal, by the engine's `JSON.stringify`.

@@ -208,12 +208,23 @@ fn fetch_error(error: gloo_net::Error) -> FetchError {
     }
 }
 
-/// [`fetch_error`] for the reading of a body, which rejects with the same `Error`s.
-fn body_error(error: JsValue) -> FetchError {
-    match error.dyn_into::<js_sys::Error>() {
-        Ok(e) => failure(&String::from(e.name()), &String::from(e.message())),
-        Err(_) => failure("", "the answer's body could not be read"),
-    }
+/// How a rejection of reading an answer's body is classified, as [`fetch_error`] classifies
+/// those of `fetch`: by the rejection's `name`, read as a property whatever the value's realm
+/// (`TimeoutError` or `AbortError`: the abort signal fired mid-body), else a connection failure
+/// described by its `message` (undici's carry no request data), or by a fixed text when it has
+/// none.
+pub fn body_error(error: JsValue) -> FetchError {
+    let text = |key: &str| {
+        Reflect::get(&error, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    failure(
+        text("name").as_deref().unwrap_or_default(),
+        text("message")
+            .as_deref()
+            .unwrap_or("the answer's body could not be read"),
+    )
 }
 
 fn failure(name: &str, message: &str) -> FetchError {
