@@ -127,7 +127,7 @@ impl Host for JsHost {
         let raw: web_sys::Response = response.into();
         let text = raw
             .text()
-            .map_err(|_| FetchError::Network("the answer's body could not be read".into()))?;
+            .map_err(|_| FetchError::Network(UNREADABLE_BODY.into()))?;
         let body = wasm_bindgen_futures::JsFuture::from(text)
             .await
             .map_err(body_error)?;
@@ -221,11 +221,12 @@ pub fn body_error(error: JsValue) -> FetchError {
     };
     failure(
         text("name").as_deref().unwrap_or_default(),
-        text("message")
-            .as_deref()
-            .unwrap_or("the answer's body could not be read"),
+        text("message").as_deref().unwrap_or(UNREADABLE_BODY),
     )
 }
+
+/// What a body that cannot be read is, when the runtime says nothing better.
+const UNREADABLE_BODY: &str = "the answer's body could not be read";
 
 fn failure(name: &str, message: &str) -> FetchError {
     if name == "TimeoutError" || name == "AbortError" {
