@@ -224,12 +224,21 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     const entry = { route, method: req.method, path: rawPath, query, status: null, startedAt, ms: 0 };
     requests.push(entry);
     counts.set(route, (counts.get(route) || 0) + 1);
-    const finish = (answer) => {
+    // `stall`: the status, the headers and at most half the body (never all of it: an empty body
+    // is announced as one byte), then nothing; the socket stays open until the client aborts or
+    // close(), as a server that stops sending mid-answer leaves it.
+    const finish = (answer, stall = false) => {
       entry.status = answer.status;
       entry.ms = Date.now() - startedAt;
       if (res.writableEnded || res.destroyed) return;
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body);
+      if (!stall) {
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        return;
+      }
+      const body = Buffer.from(answer.body);
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Math.max(body.length, 1)) });
+      res.write(body.subarray(0, Math.floor(body.length / 2)));
     };
     const delay = latencyMs + faults.latency(route);
     if (delay) await new Promise((r) => setTimeout(r, delay));
@@ -268,19 +277,7 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     if (fault?.malformed === 'text') answer = { ...answer, status: 200, body: '<html><body>Bad gateway</body></html>', headers: { ...answer.headers, 'content-type': 'text/html' } };
     if (fault?.malformed === 'shape') answer = { ...answer, status: 200, body: JSON.stringify({ unexpected: true }) };
     if (fault?.malformed === 'truncated') answer = { ...answer, status: 200, body: answer.body.slice(0, Math.max(1, Math.floor(answer.body.length / 2))) };
-    if (fault?.stallBody) {
-      // The status, the headers and at most half the body (never all of it: an empty body is
-      // announced as one byte), then nothing: the socket stays open until the client aborts or
-      // close(), as a server that stops sending mid-answer leaves it.
-      const body = Buffer.from(answer.body);
-      entry.status = answer.status;
-      entry.ms = Date.now() - startedAt;
-      if (res.writableEnded || res.destroyed) return;
-      res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Math.max(body.length, 1)) });
-      res.write(body.subarray(0, Math.floor(body.length / 2)));
-      return;
-    }
-    finish(answer);
+    finish(answer, Boolean(fault?.stallBody));
   });
   server.on('connection', (socket) => {
     open.add(socket);
