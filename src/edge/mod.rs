@@ -113,6 +113,7 @@ impl Host for JsHost {
     }
 
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
+        let started = js_sys::Date::now();
         let response = send(&request).await?;
         let headers = response.headers();
         let headers = ResponseHeaders {
@@ -123,14 +124,22 @@ impl Host for JsHost {
         let status = response.status();
         // The body is read as the engine's string and stays there (`json::Body`): gloo-net's
         // `text()` would copy it into the module only for `JSON.parse` to copy it out again.
-        // The abort signal also covers the body: a stalled body is a timeout too.
+        // A stalled body is a timeout too. The abort signal is not enough for it: undici's own
+        // request follows ours through a weak reference only, and once `fetch` has resolved the
+        // engine may collect it, after which the signal aborts nothing and the body waits for
+        // undici's five-minute body timeout (seen once in the test suite). So the body also races
+        // a timer for what is left of the request's time.
         let raw: web_sys::Response = response.into();
         let text = raw
             .text()
             .map_err(|_| FetchError::Network(UNREADABLE_BODY.into()))?;
-        let body = wasm_bindgen_futures::JsFuture::from(text)
-            .await
-            .map_err(body_error)?;
+        let left = f64::from(request.timeout_ms) - (js_sys::Date::now() - started);
+        let timer = gloo_timers::future::TimeoutFuture::new(left.max(0.0) as u32);
+        let read = wasm_bindgen_futures::JsFuture::from(text);
+        let body = match futures_util::future::select(read, timer).await {
+            futures_util::future::Either::Left((read, _)) => read.map_err(body_error)?,
+            futures_util::future::Either::Right(_) => return Err(FetchError::Timeout),
+        };
         Ok(HttpResponse {
             status,
             headers,
