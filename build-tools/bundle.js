@@ -22,6 +22,7 @@ const { minify: terser } = require('terser');
 const { rollup } = require('rollup');
 const { shortenNames } = require('./short-names.js');
 const { writeRuntimePackage, writeToolsPackage } = require('./packages.js');
+const { assembleBase91Decoder } = require('./base91-wasm.js');
 
 const [version, distDir, buildDir, revision = 'unknown'] = process.argv.slice(2);
 if (!buildDir) {
@@ -242,7 +243,8 @@ async function main() {
   // dist/action.js — brotli at its densest, then basE91 (2 characters per 13 or 14 bits, none of
   // them a quote or a backslash) rather than base64 (4 per 3) or Z85 (5 per 4): about 6.5 kB less
   // than base64 inside the 100 kB limit.
-  // The module is unpacked once per instance, in a few milliseconds.
+  // The module is unpacked once per instance, in a few milliseconds: basE91 by a 217-byte
+  // WebAssembly decoder (js-shim/base91.wat) that the file carries as base64, brotli by node:zlib.
   // Imports and glue-only exports renamed a, b, … in the module and its glue (short-names.js).
   const short = shortenNames(fs.readFileSync(built('action', `${CRATE}_opt.wasm`)), read(built('action', `bindgen/${CRATE}.js`)));
   const wasm = short.wasm;
@@ -252,7 +254,11 @@ async function main() {
       banner('Auth0 post-login Action (paste as is, or deploy with `node local/cli.js deploy`)', wasm),
       await bundleEntry(
         'action.mjs',
-        [`export const WASM = '${base91Encode(compressed)}';`, `export ${bindingsFactory(short.glue, 'createBindings')}`].join('\n'),
+        [
+          `export const WASM = '${base91Encode(compressed)}';`,
+          `export const BASE91_DECODER = '${Buffer.from(await assembleBase91Decoder()).toString('base64')}';`,
+          `export ${bindingsFactory(short.glue, 'createBindings')}`,
+        ].join('\n'),
       ),
     ].join('\n'),
   );

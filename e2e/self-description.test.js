@@ -11,8 +11,10 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const vm = require('node:vm');
 const { execFileSync } = require('node:child_process');
-// The decoder and encoder the build uses (an ES module: loaded with import()).
+// The decoder and encoder the build uses (an ES module: loaded with import()), and the
+// WebAssembly decoder module as the build assembles it from js-shim/base91.wat.
 const base91 = () => import('../js-shim/base91.mjs');
+const { assembleBase91Decoder } = require('../build-tools/base91-wasm.js');
 
 const ROOT = path.join(__dirname, '..');
 const source = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
@@ -43,22 +45,33 @@ test('the sha256 the comment gives is the module inside the file', async () => {
   // The literal as the engine reads it: the minifier may escape a character sequence in it
   // (`-->` becomes `--\x3e`, as an HTML comment close), so its raw text is not the string.
   const text = vm.runInNewContext(literal);
-  const module = zlib.brotliDecompressSync(base91Decode(text));
+  // Decoded by the decoder module the file carries (the one base64 literal that is a module).
+  const decoder = /"(AGFzbQ[A-Za-z0-9+/]+=*)"/.exec(source)?.[1];
+  assert.ok(decoder, 'the basE91 decoder module was not found');
+  const module = zlib.brotliDecompressSync(base91Decode(text, decoder));
   assert.ok(WebAssembly.validate(module));
   assert.equal(crypto.createHash('sha256').update(module).digest('hex'), named);
 });
 
+test('the file carries the basE91 decoder that js-shim/base91.wat assembles to', async () => {
+  const carried = /"(AGFzbQ[A-Za-z0-9+/]+=*)"/.exec(source)?.[1];
+  assert.ok(carried, 'the basE91 decoder module was not found');
+  assert.equal(carried, Buffer.from(await assembleBase91Decoder()).toString('base64'));
+});
+
 test('basE91 round-trips any bytes, and its alphabet needs no escape in a string literal', async () => {
   const { BASE91_ALPHABET, base91Decode, base91Encode } = await base91();
+  const decoder = Buffer.from(await assembleBase91Decoder()).toString('base64');
   assert.equal(new Set(BASE91_ALPHABET).size, 91);
   for (const c of BASE91_ALPHABET) assert.equal(JSON.stringify(c), `"${c}"`, c);
   assert.ok(!/['"\\\s]/.test(BASE91_ALPHABET));
-  for (const length of [0, 1, 2, 3, 7, 13, 14, 255, 4096]) {
+  // Past 65,536 characters the decoder's memory grows a page, and 2 pages hold 131,072.
+  for (const length of [0, 1, 2, 3, 7, 13, 14, 255, 4096, 53_000, 54_000, 106_000, 120_000]) {
     for (const fill of [null, 0, 255]) {
       const bytes = fill === null ? crypto.randomBytes(length) : Buffer.alloc(length, fill);
       const text = base91Encode(bytes);
       assert.ok(text.length <= 2 * Math.floor((length * 8) / 13) + 2, `${length} bytes as ${text.length} characters`);
-      assert.deepEqual(Buffer.from(base91Decode(text)), bytes, `${length} bytes of ${fill}`);
+      assert.deepEqual(Buffer.from(base91Decode(text, decoder)), bytes, `${length} bytes of ${fill}`);
     }
   }
 });
