@@ -14,6 +14,7 @@ async function assembleBase91Decoder() {
   const module = binaryen.parseText(fs.readFileSync(SOURCE, 'utf8'));
   try {
     if (!module.validate()) throw new Error(`${SOURCE} does not validate`);
+    // Process-wide settings of binaryen's JS API; nothing else in the build uses that API.
     binaryen.setOptimizeLevel(2);
     binaryen.setShrinkLevel(2);
     module.optimize();

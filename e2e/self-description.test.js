@@ -19,6 +19,36 @@ const { assembleBase91Decoder } = require('../build-tools/base91-wasm.js');
 const ROOT = path.join(__dirname, '..');
 const source = fs.readFileSync(path.join(ROOT, 'dist', 'action.js'), 'utf8');
 const banner = source.slice(0, source.indexOf('*/') + 2);
+// The basE91 decoder the file carries: the one base64 literal that is a WebAssembly module.
+const carriedDecoder = () => /["'](AGFzbQ[A-Za-z0-9+/]+=*)["']/.exec(source)?.[1];
+const assembledDecoder = async () => Buffer.from(await assembleBase91Decoder()).toString('base64');
+
+// basE91 decoded the way the JavaScript decoder did before base91.wat: the reference for texts
+// that no encoder output need hit, such as lengths at the decoder's 64 KiB page boundaries.
+function referenceDecode(alphabet, text) {
+  const out = [];
+  let bits = 0;
+  let count = 0;
+  let value = -1;
+  for (const c of text) {
+    const digit = alphabet.indexOf(c);
+    if (value < 0) {
+      value = digit;
+      continue;
+    }
+    value += digit * 91;
+    bits |= value << count;
+    count += (value & 8191) > 88 ? 13 : 14;
+    do {
+      out.push(bits & 255);
+      bits >>>= 8;
+      count -= 8;
+    } while (count > 7);
+    value = -1;
+  }
+  if (value >= 0) out.push((bits | (value << count)) & 255);
+  return Buffer.from(out);
+}
 
 test('the first comment names the package, its version and the source revision', () => {
   const version = /^version = "([^"]+)"/m.exec(fs.readFileSync(path.join(ROOT, 'Cargo.toml'), 'utf8'))[1];
@@ -45,8 +75,8 @@ test('the sha256 the comment gives is the module inside the file', async () => {
   // The literal as the engine reads it: the minifier may escape a character sequence in it
   // (`-->` becomes `--\x3e`, as an HTML comment close), so its raw text is not the string.
   const text = vm.runInNewContext(literal);
-  // Decoded by the decoder module the file carries (the one base64 literal that is a module).
-  const decoder = /"(AGFzbQ[A-Za-z0-9+/]+=*)"/.exec(source)?.[1];
+  // Decoded by the decoder module the file carries.
+  const decoder = carriedDecoder();
   assert.ok(decoder, 'the basE91 decoder module was not found');
   const module = zlib.brotliDecompressSync(base91Decode(text, decoder));
   assert.ok(WebAssembly.validate(module));
@@ -54,14 +84,24 @@ test('the sha256 the comment gives is the module inside the file', async () => {
 });
 
 test('the file carries the basE91 decoder that js-shim/base91.wat assembles to', async () => {
-  const carried = /"(AGFzbQ[A-Za-z0-9+/]+=*)"/.exec(source)?.[1];
+  const carried = carriedDecoder();
   assert.ok(carried, 'the basE91 decoder module was not found');
-  assert.equal(carried, Buffer.from(await assembleBase91Decoder()).toString('base64'));
+  assert.equal(carried, await assembledDecoder());
+});
+
+test('the basE91 decoder reads any text of the alphabet as the reference does, at page boundaries too', async () => {
+  const { BASE91_ALPHABET, base91Decode } = await base91();
+  const decoder = await assembledDecoder();
+  for (const length of [0, 1, 2, 65_535, 65_536, 65_537, 131_071, 131_072, 131_073]) {
+    const digits = crypto.randomBytes(length);
+    const text = Array.from(digits, (d) => BASE91_ALPHABET[d % 91]).join('');
+    assert.deepEqual(Buffer.from(base91Decode(text, decoder)), referenceDecode(BASE91_ALPHABET, text), `${length} characters`);
+  }
 });
 
 test('basE91 round-trips any bytes, and its alphabet needs no escape in a string literal', async () => {
   const { BASE91_ALPHABET, base91Decode, base91Encode } = await base91();
-  const decoder = Buffer.from(await assembleBase91Decoder()).toString('base64');
+  const decoder = await assembledDecoder();
   assert.equal(new Set(BASE91_ALPHABET).size, 91);
   for (const c of BASE91_ALPHABET) assert.equal(JSON.stringify(c), `"${c}"`, c);
   assert.ok(!/['"\\\s]/.test(BASE91_ALPHABET));

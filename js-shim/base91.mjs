@@ -2,17 +2,18 @@
 // with an alphabet of printable ASCII that needs no escape in a JavaScript string literal in
 // either quote: no quotes, no backslash, no space. Binary then fits a string literal with about
 // 23 % overhead (Z85: 25 %; base64: 33 %): 1.5 kB less of dist/action.js than Z85.
-// Decoding runs in WebAssembly (js-shim/base91.wat, which the file carries as base64): a cold
-// start decodes ~71,000 characters, 3-4 ms in JavaScript and well under one in WebAssembly.
-// The encoder runs at build time only (unused by the Action, so the bundler leaves it out).
+// This file is the JavaScript side of the decoder, which runs in WebAssembly (base91.wat, which
+// dist/action.js carries as base64: a cold start decodes ~71,000 characters, which took 2-4 ms
+// in JavaScript and takes well under one there), and the encoder, which runs at build time only
+// (unused by the Action, so the bundler leaves it out).
 import { Buffer } from 'buffer';
 
 // Printable ASCII from '!' (33) to '~' (126) without '"', "'" and '\' (base91.wat's `$digit`).
 export const BASE91_ALPHABET = "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
-/** Decodes basE91 `text` (BASE91_ALPHABET) into bytes, with the decoder module `decoder` (base64). */
-export function base91Decode(text, decoder) {
-  const { m: memory, d: decode } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(decoder, 'base64'))).exports;
+/** Decodes basE91 `text` (BASE91_ALPHABET) into bytes, with the module base91.wat assembles to (`decoderBase64`). */
+export function base91Decode(text, decoderBase64) {
+  const { m: memory, d: decode } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(decoderBase64, 'base64'))).exports;
   memory.grow(text.length >> 16); // it has one page of 64 KiB: room for the text, one byte per character
   const length = decode(Buffer.from(memory.buffer).write(text, 'latin1'));
   return new Uint8Array(memory.buffer, 0, length);

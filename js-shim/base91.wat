@@ -1,14 +1,16 @@
 ;; The basE91 decoder of dist/action.js, as WebAssembly: the embedded module is ~71,000
-;; characters, which the same loop in JavaScript decodes in 3-4 ms on a cold start (the
-;; interpreter runs most of it), and this one in well under a millisecond. The build assembles
+;; characters, which the same loop in JavaScript decoded in 2-4 ms of every cold start (the
+;; interpreter ran most of it), and this one in well under a millisecond. The build assembles
 ;; it with binaryen (build-tools/base91-wasm.js); the file carries it as base64, which Node
 ;; decodes natively. js-shim/base91.mjs is the JavaScript side and the encoder.
 ;;
 ;; Contract: the caller writes the text's characters (all in BASE91_ALPHABET, one byte each)
 ;; from offset 0 of the exported memory `m`, growing it first, and calls `d(n)` with their
-;; count. The bytes are written from offset 0 too, over the text (output position never passes
-;; the input position: each pair of characters is read before the at most two bytes it yields
-;; are written), and `d` returns how many there are.
+;; count. The bytes are written from offset 0 too, over the text, and `d` returns how many
+;; there are. Writing over the text is safe: two characters carry at most 14 bits, fewer than
+;; the 16 of the two bytes they took, so the output never passes the input (after k pairs, at
+;; most 14k/8 bytes are out, and 2k characters are read); and a pair is read before any of the
+;; at most two bytes it completes is written.
 (module
  (memory (export "m") 1)
 
