@@ -327,7 +327,13 @@ fn fuzz_context(roles: &[String]) -> Context {
         client_id: "fuzz-client".into(),
         client_secret: Secret::new("fuzz-secret"),
     };
-    Context::new(&management, None, PermissionsSource::User.as_str(), roles)
+    Context::new(
+        &management,
+        "auth0|fuzz",
+        None,
+        PermissionsSource::User.as_str(),
+        roles,
+    )
 }
 
 /// The permissions cache stored in `app_metadata`: any value decodes without a panic, and only to

@@ -60,34 +60,38 @@ fn unescape(value: &str) -> Option<String> {
     Some(out)
 }
 
-/// What shaped a computed set. Two logins with the same context get the same permissions from
-/// the same source, so a set computed for one may serve the other.
+/// Whose a computed set is and what shaped it. Two logins of one user with the same context get
+/// the same permissions from the same source, so a set computed for one may serve the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context(String);
 
 impl Context {
-    /// The context of a login: tenant and M2M client, the Organization, the source, the roles
-    /// (sorted and distinct, as [`Event::roles`](crate::event::Event::roles) gives them).
-    /// `source` names where the set comes from (`user`, `roles`, or the effective-permissions
-    /// endpoint with its APIs).
+    /// The context of a login: tenant and M2M client, the user, the Organization, the source,
+    /// the roles (sorted and distinct, as [`Event::roles`](crate::event::Event::roles) gives
+    /// them). `source` names where the set comes from (`user`, `roles`, or the
+    /// effective-permissions endpoint with its APIs). The user is in it so that a stored set
+    /// copied into another user's `app_metadata` (by an administrator, an import, a merge of
+    /// linked accounts) fails the check there, even when the two hold the same roles.
     pub fn new(
         management: &ManagementSettings,
+        user_id: &str,
         organization: Option<&str>,
         source: &str,
         roles: &[String],
     ) -> Context {
-        // Newline-separated: none of the parts can hold a newline that changes the split
-        // (role names with one would still give a different text for different lists).
+        // Newline-separated: the free-form parts (the user id, role names) are escaped, so none
+        // can hold a newline that changes the split.
         let mut text = format!(
-            "{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}",
             management.origin.as_str(),
             management.client_id,
+            escaped(user_id),
             organization.unwrap_or(""),
             source
         );
         for role in roles {
             text.push('\n');
-            text.push_str(&role.replace('\\', "\\\\").replace('\n', "\\n"));
+            text.push_str(&escaped(role));
         }
         Context(text)
     }
@@ -101,6 +105,11 @@ impl Context {
     pub fn digest(&self) -> u64 {
         fnv(self.0.as_bytes())
     }
+}
+
+/// `text` with its backslashes and newlines escaped, for one line of a [`Context`].
+fn escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -367,6 +376,7 @@ mod tests {
         let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
         Context::new(
             &management("t.auth0.com", "cid"),
+            "auth0|1",
             None,
             PermissionsSource::User.as_str(),
             &roles,
@@ -413,30 +423,51 @@ mod tests {
         let s = set(&[("https://a", "read")]);
         let ctx = context(&["admin"]);
         let stored = encode(&s, 100, &ctx, mac_with("k")).unwrap();
-        // Other roles, another tenant, another client, an Organization, the other source.
+        // Other roles, another tenant, another client, another user, an Organization, the
+        // other source.
         let others = [
+            // Another user with the same roles: a value copied into their app_metadata.
+            Context::new(
+                &management("t.auth0.com", "cid"),
+                "auth0|2",
+                None,
+                PermissionsSource::User.as_str(),
+                &["admin".into()],
+            ),
+            // A user id with a newline cannot pass for another split of the lines.
+            Context::new(
+                &management("t.auth0.com", "cid"),
+                "auth0|1\nt",
+                None,
+                PermissionsSource::User.as_str(),
+                &["admin".into()],
+            ),
             context(&["admin", "viewer"]),
             context(&[]),
             Context::new(
                 &management("u.auth0.com", "cid"),
+                "auth0|1",
                 None,
                 PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "other"),
+                "auth0|1",
                 None,
                 PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "cid"),
+                "auth0|1",
                 Some("org_1"),
                 PermissionsSource::User.as_str(),
                 &["admin".into()],
             ),
             Context::new(
                 &management("t.auth0.com", "cid"),
+                "auth0|1",
                 None,
                 PermissionsSource::Roles.as_str(),
                 &["admin".into()],

@@ -220,7 +220,13 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             Some(apis) => format!("effective\n{}\n{}", apis.len(), crate::join(apis, "\n")),
             None => self.source.as_str().to_owned(),
         };
-        let context = Context::new(settings, self.organization, &source, self.roles);
+        let context = Context::new(
+            settings,
+            self.user_id,
+            self.organization,
+            &source,
+            self.roles,
+        );
         let digest = context.digest();
         let now = host.now_ms();
         let mac = |text: &str| host.mac(&settings.client_secret, MAC_PURPOSE, text);

@@ -1374,7 +1374,13 @@ fn a_stored_value_written_by_anyone_else_grants_nothing() {
         client_id: "client".into(),
         client_secret: Secret::new(SECRET),
     };
-    let context = cache::Context::new(&management, None, PermissionsSource::User.as_str(), &[]);
+    let context = cache::Context::new(
+        &management,
+        "auth0|none",
+        None,
+        PermissionsSource::User.as_str(),
+        &[],
+    );
     let grant: PermissionSet = [Permission::new(API_A, "admin:everything")]
         .into_iter()
         .collect();
@@ -1401,6 +1407,29 @@ fn a_stored_value_written_by_anyone_else_grants_nothing() {
         ["admin:everything"]
     );
     assert_eq!(host.count("/permissions"), 0);
+    // The same value in another user's app_metadata (copied by an administrator, an import, a
+    // merge of linked accounts), for a user with the same roles: ignored there.
+    let api = FakeApi::default();
+    let before = host.count("/permissions");
+    let outcome = run(
+        &host,
+        &api,
+        &Instance::default(),
+        &input,
+        cached_event("auth0|three", &[], None, Some(&genuine)),
+    );
+    assert_eq!(outcome, Outcome::Complete(vec![]));
+    let granted = api.claim(TokenKind::Access, "permissions").unwrap();
+    assert!(!granted.is_empty(), "the user's own permissions, fetched");
+    assert!(
+        !granted.contains(&"admin:everything".to_string()),
+        "{granted:?}"
+    );
+    assert_eq!(
+        host.count("/permissions"),
+        before + 1,
+        "ignored and fetched"
+    );
     // Written with another secret (another Action, an administrator), edited, or made up.
     let tag = genuine.split('.').nth(2).unwrap().to_string();
     for value in [
