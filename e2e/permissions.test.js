@@ -176,6 +176,35 @@ for (const { name, route, fault, code } of FAULTS) {
   }
 }
 
+// undici's fetch follows the abort signal through weak references only: once the engine
+// collects the objects in between, a timeout that fires aborts nothing, and a server that never
+// answers holds the login until undici's own five-minute timeouts. Garbage collection is forced
+// while the answer is awaited (before its headers, then halfway through its body), as a busy
+// instance would collect: the login must still end at HTTP_TIMEOUT_MS, and the connection must
+// be closed then, not left open until undici's own timeout.
+const gc = (() => {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  return require('node:vm').runInNewContext('gc');
+})();
+for (const fault of [{ hang: true }, { stallBody: true }]) {
+  test(`an answer that stalls (${Object.keys(fault)[0]}) ends at HTTP_TIMEOUT_MS while the engine collects garbage`, { timeout: 20_000 }, async () => {
+    tenant.inject('permissions', fault);
+    const collecting = setInterval(gc, 25);
+    try {
+      const extra = { HTTP_TIMEOUT_MS: '400', DEADLINE_MS: '3000' };
+      const r = await login(createInstance(), 'auth0|three-perms', { audience: tenant.apis.orders, extra });
+      assert.deepEqual(r.report, { outcome: 'denied', codes: ['timeout'] });
+      assert.ok(r.ms < 3000, `${r.ms} ms`);
+      const stalled = tenant.requests.filter((x) => x.route === 'permissions');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(stalled.length >= 1);
+      for (const x of stalled) assert.ok(x.abandonedMs !== undefined && x.abandonedMs < 1000, `closed after ${x.abandonedMs} ms`);
+    } finally {
+      clearInterval(collecting);
+    }
+  });
+}
+
 test('claims over MAX_CLAIMS_BYTES: deny, or drop the whole permissions claim under continue', async () => {
   const denied = await login(createInstance(), 'auth0|big', { audience: tenant.apis.orders, extra: { MAX_CLAIMS_BYTES: '500' } });
   assert.deepEqual(denied.report, { outcome: 'denied', codes: ['claims_too_large'] });

@@ -224,6 +224,11 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
     const entry = { route, method: req.method, path: rawPath, query, status: null, startedAt, ms: 0 };
     requests.push(entry);
     counts.set(route, (counts.get(route) || 0) + 1);
+    // A client that gives up on an answer (its timeout) closes the connection before the answer
+    // ends: when, in ms after the request arrived.
+    res.on('close', () => {
+      if (!res.writableFinished) entry.abandonedMs = Date.now() - startedAt;
+    });
     // `stall`: the status, the headers and at most half the body (never all of it: an empty body
     // is announced as one byte), then nothing; the socket stays open until the client aborts or
     // close(), as a server that stops sending mid-answer leaves it.

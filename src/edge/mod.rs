@@ -114,7 +114,7 @@ impl Host for JsHost {
 
     async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, FetchError> {
         let started = js_sys::Date::now();
-        let response = send(&request).await?;
+        let (response, sent) = send(&request).await?;
         let headers = response.headers();
         let headers = ResponseHeaders {
             retry_after: headers.get("retry-after"),
@@ -124,22 +124,26 @@ impl Host for JsHost {
         let status = response.status();
         // The body is read as the engine's string and stays there (`json::Body`): gloo-net's
         // `text()` would copy it into the module only for `JSON.parse` to copy it out again.
-        // A stalled body is a timeout too. The abort signal is not enough for it: undici's own
-        // request follows ours through a weak reference only, and once `fetch` has resolved the
-        // engine may collect it, after which the signal aborts nothing and the body waits for
-        // undici's five-minute body timeout (seen once in the test suite). So the body also races
-        // a timer for what is left of the request's time.
+        // A stalled body is a timeout too. undici's own request follows the abort signal of
+        // ours through a weak reference only: once nothing holds our `Request`, the engine may
+        // collect the link, and the signal then aborts nothing (the body would wait for undici's
+        // five-minute body timeout, seen once in the test suite). So our `Request` is held (`sent`)
+        // until the body is read, and the abort closes the connection; and the body also races a
+        // timer for what is left of the request's time, in case the signal still aborts nothing.
+        // The timer runs 100 ms past the signal, so that the signal, which also closes the
+        // connection, normally ends the read first.
         let raw: web_sys::Response = response.into();
         let text = raw
             .text()
             .map_err(|_| FetchError::Network(UNREADABLE_BODY.into()))?;
         let left = f64::from(request.timeout_ms) - (js_sys::Date::now() - started);
-        let timer = gloo_timers::future::TimeoutFuture::new(left.max(0.0) as u32);
+        let timer = gloo_timers::future::TimeoutFuture::new(left.max(0.0) as u32 + 100);
         let read = wasm_bindgen_futures::JsFuture::from(text);
         let body = match futures_util::future::select(read, timer).await {
             futures_util::future::Either::Left((read, _)) => read.map_err(body_error)?,
             futures_util::future::Either::Right(_) => return Err(FetchError::Timeout),
         };
+        drop(sent);
         Ok(HttpResponse {
             status,
             headers,
@@ -167,8 +171,11 @@ impl Host for JsHost {
 /// Sends the request through gloo-net (the global `fetch`) with its method, headers, body and a
 /// timeout signal. The `Request` is built here and handed to gloo-net to send: gloo-net's own
 /// builder makes a second `Request` and a `URL` per request only to merge query parameters,
-/// which these URLs carry already.
-async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchError> {
+/// which these URLs carry already. The `Request` comes back with the answer, for the caller to
+/// hold while it reads the body: the abort signal reaches undici only while it is alive.
+async fn send(
+    request: &HttpRequest,
+) -> Result<(gloo_net::http::Response, web_sys::Request), FetchError> {
     let signal = abort_after(request.timeout_ms)
         .map_err(|_| FetchError::Refused("AbortSignal.timeout is missing".into()))?;
     // The headers are built with `catch`: `Headers.append` throws on a value `fetch` refuses,
@@ -193,10 +200,13 @@ async fn send(request: &HttpRequest) -> Result<gloo_net::http::Response, FetchEr
     }
     let raw = web_sys::Request::new_with_str_and_init(&request.url, &init)
         .map_err(|_| FetchError::Refused("fetch refused the request (is the URL valid?)".into()))?;
-    gloo_net::http::Request::from(raw)
+    // `Clone::clone`: a second handle to the same object (`Request::clone`, the JavaScript
+    // method, would copy the request).
+    let response = gloo_net::http::Request::from(Clone::clone(&raw))
         .send()
         .await
-        .map_err(fetch_error)
+        .map_err(fetch_error)?;
+    Ok((response, raw))
 }
 
 fn bad_header() -> FetchError {
