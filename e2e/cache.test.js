@@ -223,6 +223,24 @@ test('the Management API token in api.cache is encrypted, and a planted one is n
   assert.ok(first.report);
 });
 
+test('a sealed value opens only with its key, its purpose and its whole 16-byte tag', async () => {
+  const { actionCrypto } = await import('../js-shim/crypto.mjs');
+  const crypto = require('node:crypto');
+  const sealed = actionCrypto.seal('secret', 'token', 'the token');
+  assert.equal(actionCrypto.open('secret', 'token', sealed), 'the token');
+  assert.equal(actionCrypto.open('other', 'token', sealed), undefined);
+  assert.equal(actionCrypto.open('secret', 'permissions', sealed), undefined);
+  // Sealed with the right key but a 4-byte tag (GCM computes and checks short tags): refused.
+  const key = crypto.hkdfSync('sha256', 'secret', 'auth0-rbac-claims', 'token', 32);
+  for (const plaintext of ['', 'evil']) {
+    const iv = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', Buffer.from(key), iv, { authTagLength: 4 });
+    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const short = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    assert.equal(actionCrypto.open('secret', 'token', short), undefined, JSON.stringify(plaintext));
+  }
+});
+
 test('PERMISSIONS_TTL=0 is exact per login: every login fetches, nothing is stored', async () => {
   const [a] = cluster();
   for (let i = 0; i < 3; i++) {
