@@ -205,6 +205,18 @@ for (const fault of [{ hang: true }, { stallBody: true }]) {
   });
 }
 
+test('a redirect is not followed: the client secret and the token stay with the tenant', async () => {
+  for (const [route, code] of [['token', 'token_request_failed'], ['permissions', 'management_api_error']]) {
+    tenant.clearFaults();
+    tenant.resetLog();
+    tenant.inject(route, { status: 307, headers: { location: `${tenant.url}/elsewhere` } });
+    const r = await login(createInstance(), 'auth0|three-perms');
+    assert.deepEqual(r.report, { outcome: 'denied', codes: [code] }, route);
+    assert.match(r.logs[0], /HTTP 307/, r.logs[0]);
+    assert.deepEqual(tenant.requests.filter((x) => x.path === '/elsewhere'), [], route);
+  }
+});
+
 test('claims over MAX_CLAIMS_BYTES: deny, or drop the whole permissions claim under continue', async () => {
   const denied = await login(createInstance(), 'auth0|big', { audience: tenant.apis.orders, extra: { MAX_CLAIMS_BYTES: '500' } });
   assert.deepEqual(denied.report, { outcome: 'denied', codes: ['claims_too_large'] });

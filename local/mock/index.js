@@ -260,7 +260,10 @@ async function startMockTenant({ latencyMs = 0, tokenLifetimeSeconds = 86400, ra
       if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
       return finish(json(429, { statusCode: 429, error: 'Too Many Requests', message: 'Global limit has been reached' }, headers));
     }
-    if (fault?.status) return finish(fault.body !== undefined ? { status: fault.status, body: String(fault.body), headers: { 'content-type': 'text/plain' } } : json(fault.status, { statusCode: fault.status, error: http.STATUS_CODES[fault.status] || 'Error', message: 'injected failure' }));
+    if (fault?.status) {
+      const answer = fault.body !== undefined ? { status: fault.status, body: String(fault.body), headers: { 'content-type': 'text/plain' } } : json(fault.status, { statusCode: fault.status, error: http.STATUS_CODES[fault.status] || 'Error', message: 'injected failure' });
+      return finish({ ...answer, headers: { ...answer.headers, ...fault.headers } }); // `headers`: e.g. a redirect's location
+    }
 
     let limitHeaders = {};
     if (isManagement) {

@@ -195,6 +195,9 @@ async fn send(
     init.set_method(request.method.as_str());
     init.set_headers(&headers);
     init.set_signal(Some(&signal));
+    // A redirect is an answer like any other, never followed: `fetch` would send a 307 or 308
+    // on with its body, the token request's client secret included, to wherever it points.
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     if let Some(body) = &request.json_body {
         init.set_body(&JsValue::from_str(body));
     }
