@@ -295,7 +295,7 @@ impl UserMemory {
 /// One role's definition in memory (`PERMISSIONS_SOURCE=roles`).
 #[derive(Debug, Clone)]
 pub struct RoleDefinition {
-    /// The role id (`rol_…`), kept so that a refresh needs no name lookup.
+    /// The role id (`rol_…`) its permissions were read from.
     pub id: Rc<str>,
     /// When its permissions were read, ms since the epoch.
     pub read_ms: f64,
@@ -307,7 +307,8 @@ pub struct RoleDefinition {
 #[derive(Debug, Default)]
 pub struct RoleMemory {
     definitions: RefCell<Vec<(String, RoleDefinition)>>,
-    ids: RefCell<Vec<(String, Rc<str>)>>,
+    /// Role ids by key, each with when the listing that gave it was read (ms since the epoch).
+    ids: RefCell<Vec<(String, Rc<str>, f64)>>,
 }
 
 impl RoleMemory {
@@ -329,21 +330,24 @@ impl RoleMemory {
         }
     }
 
-    /// The role id remembered under `key` (ids never change for a role).
-    pub fn id(&self, key: &str) -> Option<Rc<str>> {
+    /// The role id remembered under `key`, and when it was listed. A role keeps its id, but a
+    /// name may pass to another role (renamed, and another created under the old name), so the
+    /// caller trusts an id only as long as a cached set.
+    pub fn id(&self, key: &str) -> Option<(Rc<str>, f64)> {
         self.ids
             .borrow()
             .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, id)| id.clone())
+            .find(|(k, _, _)| k == key)
+            .map(|(_, id, listed_ms)| (id.clone(), *listed_ms))
     }
 
-    /// Remembers the ids of a tenant's roles, replacing those known under the same keys.
-    pub fn put_ids(&self, ids: impl IntoIterator<Item = (String, Rc<str>)>) {
+    /// Remembers the ids of a tenant's roles as listed at `listed_ms`, replacing those known
+    /// under the same keys.
+    pub fn put_ids(&self, ids: impl IntoIterator<Item = (String, Rc<str>)>, listed_ms: f64) {
         let mut known = self.ids.borrow_mut();
         for (key, id) in ids {
-            known.retain(|(k, _)| *k != key);
-            known.push((key, id));
+            known.retain(|(k, _, _)| *k != key);
+            known.push((key, id, listed_ms));
         }
     }
 }

@@ -4,8 +4,9 @@
 //! `app_metadata` (checked with its MAC for this login's [`Context`]), then the user's
 //! permissions endpoint; a fetched set goes back into memory and `app_metadata`.
 //! `PERMISSIONS_SOURCE=roles`: each role's definition from instance memory, else the Management
-//! API (every role's id at once when a name is new, then the role's permissions); the union is
-//! the login's set. No per-user request, and nothing is written to the user.
+//! API (every role's id at once when a name is new or the ids are `PERMISSIONS_TTL` old, then
+//! the role's permissions); the union is the login's set. No per-user request, and nothing is
+//! written to the user.
 //!
 //! Either way a value younger than `PERMISSIONS_TTL` is used without a request; when a refresh
 //! fails for a reason that may pass (429, 5xx, a timeout, a failed connection), a value no older
@@ -256,7 +257,7 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
             return Ok(Found::fresh(best.set.clone()));
         }
         let key = format!("u{digest}\n{}", self.user_id);
-        let fetched = self.caches.flights.run(&key, self.fetch(None, None)).await;
+        let fetched = self.caches.flights.run(&key, self.fetch(None, now)).await;
         match fetched {
             Ok((_, set, read_ms)) => {
                 self.caches.users.put(
@@ -332,25 +333,36 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
 
     /// One fetch from the Management API: the user's permissions (`role` `None`), or a role's
     /// id (unless known) and permissions. One function for both, so the single flight around it
-    /// is one piece of code.
-    async fn fetch(&self, role: Option<&str>, known_id: Option<Rc<str>>) -> Fetched {
+    /// is one piece of code. `since_ms`: when the login began.
+    async fn fetch(&self, role: Option<&str>, since_ms: f64) -> Fetched {
         let Some(name) = role else {
             let (set, read_ms) = self.user_set().await?;
             return Ok((Rc::from(""), Rc::new(set), read_ms));
         };
         let key = role_key(self.client.settings, name);
-        let id = match known_id.or_else(|| self.caches.roles.id(&key)) {
+        // A name's id is trusted for PERMISSIONS_TTL after the listing that gave it, as a cached
+        // set is, or for the rest of the login that listed it. Trusted for ever, a role renamed
+        // and another created under its old name would keep getting the old role's permissions.
+        let trusted = |(id, listed_ms): (Rc<str>, f64)| {
+            (listed_ms >= since_ms
+                || cache::age(self.freshness, name, listed_ms, since_ms) == Age::Fresh)
+                .then_some(id)
+        };
+        let id = match self.caches.roles.id(&key).and_then(trusted) {
             Some(id) => id,
             None => {
-                // Unknown name: learn every role's id at once (one request per 100 roles).
+                // A name new to the instance, or its id due: learn every role's id at once (one
+                // request per 100 roles).
+                let listed_ms = self.client.host.now_ms();
                 let roles = self.client.roles().await?;
                 let settings = self.client.settings;
                 self.caches.roles.put_ids(
                     roles
                         .into_iter()
                         .map(|r| (role_key(settings, &r.name), Rc::from(r.id))),
+                    listed_ms,
                 );
-                self.caches.roles.id(&key).ok_or_else(|| {
+                self.caches.roles.id(&key).and_then(trusted).ok_or_else(|| {
                     Error::new(
                         Code::ManagementApiError,
                         "a role of the login is not among the tenant's roles (renamed or deleted since the login began?)",
@@ -373,11 +385,10 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
         if let (Some(known), Some(Age::Fresh)) = (&known, age) {
             return Ok((known.permissions.clone(), None));
         }
-        let known_id = known.as_ref().map(|d| d.id.clone());
         let fetched = self
             .caches
             .flights
-            .run(&format!("r{key}"), self.fetch(Some(name), known_id))
+            .run(&format!("r{key}"), self.fetch(Some(name), now))
             .await;
         match fetched {
             Ok((id, permissions, _)) => {

@@ -1550,7 +1550,8 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
     // Every role's id in one request, then one permissions page per role, for 30 users.
     assert_eq!(host.count("/api/v2/roles?"), 1);
     assert_eq!(host.count("/permissions"), 2);
-    // The role's definition changes: it shows after the TTL, without a new name lookup.
+    // The role's definition changes: it shows after the TTL (with the ids listed again, as
+    // they are due too).
     host.0
         .roles
         .borrow_mut()
@@ -1571,10 +1572,40 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         api.claim(TokenKind::Access, "permissions").unwrap(),
         ["edit:a", "read:a"]
     );
+    assert_eq!(host.count("/api/v2/roles?"), 2, "the ids listed again");
+    // Within the TTL again: neither listed nor read.
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &instance,
+        &input,
+        cached_event("auth0|later", &["editor"], None, None),
+    );
+    assert_eq!(host.count("/api/v2/roles?"), 2);
+    // `editor` is renamed and another role created under its name: after the TTL, the login
+    // holding the new `editor` gets the new role's permissions, not the renamed one's.
+    {
+        let mut roles = host.0.roles.borrow_mut();
+        let old = roles.remove("editor").unwrap();
+        roles.insert("editor (old)".into(), old);
+        roles.insert(
+            "editor".into(),
+            ("rol_new".into(), vec![(API_A.into(), "read:new".into())]),
+        );
+    }
+    host.0.now.set(host.now_ms() + 301_000.0);
+    let api = FakeApi::default();
+    run(
+        &host,
+        &api,
+        &instance,
+        &input,
+        cached_event("auth0|after-rename", &["editor"], None, None),
+    );
     assert_eq!(
-        host.count("/api/v2/roles?"),
-        1,
-        "the id was known: no new listing"
+        api.claim(TokenKind::Access, "permissions").unwrap(),
+        ["read:new"]
     );
     // A role name that is not among the tenant's (here: "view", not "Viewer") is an error.
     let api = FakeApi::default();
