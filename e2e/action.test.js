@@ -213,6 +213,21 @@ test('a trap inside a login is reported under ON_ERROR and the next login runs o
   assert.equal(lenient.denied, null);
 });
 
+test('an exception thrown while the module runs is reported like a trap, never escapes, and the next login recovers', async () => {
+  const action = loadAction({ source });
+  const good = makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  // event.secrets whose every read throws: the module meets the exception inside a call it
+  // makes, where no Rust code can catch it.
+  const hostile = makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  hostile.secrets = new Proxy({}, { ownKeys() { throw new Error('no secrets today'); } });
+  const thrown = await login(action, hostile);
+  assert.deepEqual(thrown.report, { outcome: 'denied', codes: ['internal'] });
+  assert.match(thrown.denied, /\(internal\)/);
+  const after = await login(action, good);
+  assert.deepEqual(after.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(after.idToken, { [`${NS}/roles`]: ['a'] });
+});
+
 test('an event too deep for JSON.stringify is still read (the module reads only the fields it uses)', async () => {
   const action = loadAction({ source });
   let deep = {};

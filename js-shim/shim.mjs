@@ -26,14 +26,14 @@ export function createAction(engines) {
       reportTrap = reject;
     });
     trapped.catch(() => {}); // observed through Promise.race below; never an unhandled rejection
-    // Rust futures are polled from microtasks: a trap there must reach the logins of that
-    // instance instead of escaping as an uncaught exception.
+    // Rust futures are polled from microtasks: a trap there, or an exception thrown by a call
+    // the module makes (one that unwinds through its frames leaves it as unusable as a trap),
+    // must reach the logins of that instance instead of escaping as an uncaught exception.
     const guardedQueueMicrotask = (task) =>
       queueMicrotask(() => {
         try {
           task();
         } catch (error) {
-          if (!isTrap(error)) throw error;
           retire(fresh, error);
         }
       });
@@ -59,28 +59,40 @@ export function createAction(engines) {
 
   function retire(bindings, error) {
     if (current === bindings) current = undefined;
+    bindings.crashed = true;
     bindings.reportTrap(error);
+  }
+
+  // One login on `bindings`: its report, or what ended it (a trap retires the instance first).
+  async function attempt(bindings, event, api, options, afterTrap) {
+    try {
+      return await Promise.race([bindings.onExecutePostLogin(event, api, options, afterTrap), bindings.trapped]);
+    } catch (error) {
+      if (isTrap(error)) retire(bindings, error);
+      throw error;
+    }
   }
 
   async function run(event, api, options) {
     let bindings;
     try {
       bindings = instance();
+      try {
+        return JSON.parse(await attempt(bindings, event, api, options));
+      } catch (error) {
+        if (!bindings.crashed) throw error; // the module's own coded rejection: it could not deny
+      }
+      // The instance trapped or threw mid-login: a fresh one reports this login under ON_ERROR.
+      bindings = instance();
+      return JSON.parse(await attempt(bindings, event, api, options, true));
     } catch (error) {
-      // Without the module no setting can be read: fail closed, whatever ON_ERROR says.
-      console.log(`[auth0-rbac-claims] internal: ${error.message}`);
+      if (bindings && !bindings.crashed) throw error;
+      // No module to read the settings with (it cannot be created, or failed again): fail
+      // closed, whatever ON_ERROR says.
+      console.log(`[auth0-rbac-claims] internal: ${error?.message}`);
       api.access.deny('Authorization data for this login is unavailable (internal).');
       return { outcome: 'denied', codes: ['internal'] };
     }
-    let report;
-    try {
-      report = await Promise.race([bindings.onExecutePostLogin(event, api, options), bindings.trapped]);
-    } catch (error) {
-      if (!isTrap(error)) throw error;
-      retire(bindings, error);
-      report = await instance().onExecutePostLogin(event, api, options, true);
-    }
-    return JSON.parse(report);
   }
 
   /**
