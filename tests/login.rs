@@ -1545,29 +1545,23 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         .unwrap()
         .1
         .push((API_A.into(), "edit:a".into()));
+    // One login of `user`, an editor, on this instance: the access token's permissions.
+    let editor = |user: &str| {
+        let api = FakeApi::default();
+        run(
+            &host,
+            &api,
+            &instance,
+            &input,
+            cached_event(user, &["editor"], None, None),
+        );
+        api.claim(TokenKind::Access, "permissions").unwrap()
+    };
     host.0.now.set(host.now_ms() + 301_000.0);
-    let api = FakeApi::default();
-    run(
-        &host,
-        &api,
-        &instance,
-        &input,
-        cached_event("auth0|late", &["editor"], None, None),
-    );
-    assert_eq!(
-        api.claim(TokenKind::Access, "permissions").unwrap(),
-        ["edit:a", "read:a"]
-    );
+    assert_eq!(editor("auth0|late"), ["edit:a", "read:a"]);
     assert_eq!(host.count("/api/v2/roles?"), 2, "the ids listed again");
     // Within the TTL again: neither listed nor read.
-    let api = FakeApi::default();
-    run(
-        &host,
-        &api,
-        &instance,
-        &input,
-        cached_event("auth0|later", &["editor"], None, None),
-    );
+    editor("auth0|later");
     assert_eq!(host.count("/api/v2/roles?"), 2);
     // `editor` is renamed and another role created under its name: after the TTL, the login
     // holding the new `editor` gets the new role's permissions, not the renamed one's.
@@ -1581,18 +1575,7 @@ fn permissions_from_roles_send_requests_per_role_not_per_user() {
         );
     }
     host.0.now.set(host.now_ms() + 301_000.0);
-    let api = FakeApi::default();
-    run(
-        &host,
-        &api,
-        &instance,
-        &input,
-        cached_event("auth0|after-rename", &["editor"], None, None),
-    );
-    assert_eq!(
-        api.claim(TokenKind::Access, "permissions").unwrap(),
-        ["read:new"]
-    );
+    assert_eq!(editor("auth0|after-rename"), ["read:new"]);
     // A role name that is not among the tenant's (here: "view", not "Viewer") is an error.
     let api = FakeApi::default();
     let outcome = run(
