@@ -231,6 +231,7 @@ test('a sealed value opens only with its key, its purpose and its whole 16-byte 
   assert.equal(actionCrypto.open('other', 'token', sealed), undefined);
   assert.equal(actionCrypto.open('secret', 'permissions', sealed), undefined);
   // Sealed with the right key but a 4-byte tag (GCM computes and checks short tags): refused.
+  // With an empty plaintext the value is 16 bytes, which the old `open` read as a 4-byte tag.
   const key = crypto.hkdfSync('sha256', 'secret', 'auth0-rbac-claims', 'token', 32);
   for (const plaintext of ['', 'evil']) {
     const iv = crypto.randomBytes(12);

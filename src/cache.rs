@@ -1,9 +1,9 @@
 //! The permissions cache: what a computed permission set is tied to, how it is stored in the
 //! user's `app_metadata`, how long it is reused, and the per-instance memory in front of it.
 //!
-//! A set is reused only for the login context that shaped it ([`Context`]: tenant, M2M client,
-//! Organization, source and the sorted role names), so a change of roles is never served from
-//! cache. The stored form is authenticated with a MAC under a key derived from the Action's
+//! A set is reused only for the user and the login context that shaped it ([`Context`]: tenant,
+//! M2M client, user, Organization, source and the sorted role names), so a change of roles is
+//! never served from cache. The stored form is authenticated with a MAC under a key derived from the Action's
 //! client secret: a value written by anyone else (an administrator, another application allowed
 //! to update `app_metadata`, another Action) fails the check and is ignored, never trusted. Pure
 //! logic; the MAC itself comes from [`Host::mac`](crate::host::Host::mac).

@@ -362,12 +362,19 @@ impl<H: Host, A: ActionApi> Lookup<'_, H, A> {
                         .map(|r| (role_key(settings, &r.name), Rc::from(r.id))),
                     listed_ms,
                 );
-                self.caches.roles.id(&key).and_then(trusted).ok_or_else(|| {
+                // From this listing only: an older entry is a role no longer listed under the name.
+                let unlisted = || {
                     Error::new(
                         Code::ManagementApiError,
                         "a role of the login is not among the tenant's roles (renamed or deleted since the login began?)",
                     )
-                })?
+                };
+                self.caches
+                    .roles
+                    .id(&key)
+                    .filter(|(_, at)| *at == listed_ms)
+                    .map(|(id, _)| id)
+                    .ok_or_else(unlisted)?
             }
         };
         let permissions = self.client.role_permissions(&id).await?;

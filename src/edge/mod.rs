@@ -419,7 +419,7 @@ pub async fn on_execute_post_login(
     let outcome = if after_trap == Some(true) {
         let error = Error::new(
             Code::Internal,
-            "the WebAssembly module trapped; a fresh instance serves the next login (please report this)",
+            "the WebAssembly module trapped or threw; a fresh instance serves the next login (please report this)",
         );
         login::give_up(&JsHost, &api, Settings::error_policy(&input), error)?
     } else {
