@@ -228,6 +228,24 @@ test('an exception thrown while the module runs is reported like a trap, never e
   assert.deepEqual(after.idToken, { [`${NS}/roles`]: ['a'] });
 });
 
+test('logins leave nothing behind on their instance: memory stays flat over thousands of them', async () => {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  const action = loadAction({ source });
+  const good = makeEvent({ roles: ['a'], secrets: { CLAIM_NAMESPACE: NS, PERMISSIONS_IN: 'none' } });
+  const heapAfter = async (logins) => {
+    for (let i = 0; i < logins; i++) await login(action, good);
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  await heapAfter(300); // the instance, its caches and the engine's code warmed up
+  const before = await heapAfter(0);
+  const logins = 4000;
+  const perLogin = ((await heapAfter(logins)) - before) / logins;
+  // A login raced against a promise that lives as long as the instance kept ~300 bytes each.
+  assert.ok(perLogin < 100, `${perLogin.toFixed(0)} bytes retained per login`);
+});
+
 test('an event too deep for JSON.stringify is still read (the module reads only the fields it uses)', async () => {
   const action = loadAction({ source });
   let deep = {};

@@ -21,11 +21,6 @@ export function createAction(engines) {
 
   function instance() {
     if (current) return current;
-    let reportTrap;
-    const trapped = new Promise((_, reject) => {
-      reportTrap = reject;
-    });
-    trapped.catch(() => {}); // observed through Promise.race below; never an unhandled rejection
     // Rust futures are polled from microtasks: a trap there, or an exception thrown by a call
     // the module makes (one that unwinds through its frames leaves it as unusable as a trap),
     // must reach the logins of that instance instead of escaping as an uncaught exception.
@@ -51,48 +46,64 @@ export function createAction(engines) {
     if (!fresh) {
       throw new Error(`the module cannot run here (${refusals.join('; ')}); use the npm package or dist/action-js-fallback.js`);
     }
-    fresh.trapped = trapped;
-    fresh.reportTrap = reportTrap;
+    // The logins running on this instance, each as the function that ends it with a crash.
+    fresh.running = new Set();
     current = fresh;
     return fresh;
   }
 
   function retire(bindings, error) {
     if (current === bindings) current = undefined;
-    bindings.crashed = true;
-    bindings.reportTrap(error);
+    for (const crash of bindings.running) crash(error);
   }
 
-  // One login on `bindings`: its report, or what ended it (a trap retires the instance first).
-  async function attempt(bindings, event, api, options, afterTrap) {
-    try {
-      return await Promise.race([bindings.onExecutePostLogin(event, api, options, afterTrap), bindings.trapped]);
-    } catch (error) {
-      if (isTrap(error)) retire(bindings, error);
-      throw error;
-    }
+  // One login on `bindings`: `{ report }`, or `{ crash }` when the instance trapped or threw
+  // while it ran (the instance is retired); the module's own rejection is thrown. A login is
+  // known to its instance only while it runs: raced against a promise that lives as long as the
+  // instance, every login would leave a reaction on it (~300 bytes each, never freed).
+  function attempt(bindings, event, api, options, afterTrap) {
+    return new Promise((resolve, reject) => {
+      const crash = (error) => resolve({ crash: error });
+      const settled = (then) => (value) => {
+        bindings.running.delete(crash);
+        then(value);
+      };
+      bindings.running.add(crash);
+      new Promise((started) => started(bindings.onExecutePostLogin(event, api, options, afterTrap))).then(
+        settled((report) => resolve({ report })),
+        settled((error) => {
+          if (!isTrap(error)) return reject(error);
+          retire(bindings, error);
+          crash(error);
+        }),
+      );
+    });
   }
 
   async function run(event, api, options) {
     let bindings;
+    let result;
     try {
       bindings = instance();
-      try {
-        return JSON.parse(await attempt(bindings, event, api, options));
-      } catch (error) {
-        if (!bindings.crashed) throw error; // the module's own coded rejection: it could not deny
+      result = await attempt(bindings, event, api, options);
+      if ('crash' in result) {
+        // The instance trapped or threw mid-login: a fresh one reports this login under ON_ERROR.
+        bindings = undefined;
+        bindings = instance();
+        result = await attempt(bindings, event, api, options, true);
       }
-      // The instance trapped or threw mid-login: a fresh one reports this login under ON_ERROR.
-      bindings = instance();
-      return JSON.parse(await attempt(bindings, event, api, options, true));
     } catch (error) {
-      if (bindings && !bindings.crashed) throw error;
+      if (bindings) throw error; // the module's own coded rejection: it could not even deny
+      result = { crash: error }; // no instance could be created
+    }
+    if ('crash' in result) {
       // No module to read the settings with (it cannot be created, or failed again): fail
       // closed, whatever ON_ERROR says.
-      console.log(`[auth0-rbac-claims] internal: ${error?.message}`);
+      console.log(`[auth0-rbac-claims] internal: ${result.crash?.message}`);
       api.access.deny('Authorization data for this login is unavailable (internal).');
       return { outcome: 'denied', codes: ['internal'] };
     }
+    return JSON.parse(result.report);
   }
 
   /**
