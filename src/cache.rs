@@ -3,10 +3,10 @@
 //!
 //! A set is reused only for the user and the login context that shaped it ([`Context`]: tenant,
 //! M2M client, user, Organization, source and the sorted role names), so a change of roles is
-//! never served from cache. The stored form is authenticated with a MAC under a key derived from the Action's
-//! client secret: a value written by anyone else (an administrator, another application allowed
-//! to update `app_metadata`, another Action) fails the check and is ignored, never trusted. Pure
-//! logic; the MAC itself comes from [`Host::mac`](crate::host::Host::mac).
+//! never served from cache. The stored form is authenticated with a MAC under a key derived from
+//! the Action's client secret: a value written by anyone else (an administrator, another
+//! application allowed to update `app_metadata`, another Action) fails the check and is ignored,
+//! never trusted. Pure logic; the MAC itself comes from [`Host::mac`](crate::host::Host::mac).
 
 use std::cell::RefCell;
 use std::hash::Hasher;
@@ -428,53 +428,33 @@ mod tests {
         let ctx = context(&["admin"]);
         let stored = encode(&s, 100, &ctx, mac_with("k")).unwrap();
         // Other roles, another tenant, another client, another user, an Organization, the
-        // other source.
+        // other source; each differs from `ctx` in one part.
+        let admin = |domain, client, user, organization, source: PermissionsSource| {
+            Context::new(
+                &management(domain, client),
+                user,
+                organization,
+                source.as_str(),
+                &["admin".into()],
+            )
+        };
+        let user = PermissionsSource::User;
         let others = [
             // Another user with the same roles: a value copied into their app_metadata.
-            Context::new(
-                &management("t.auth0.com", "cid"),
-                "auth0|2",
-                None,
-                PermissionsSource::User.as_str(),
-                &["admin".into()],
-            ),
+            admin("t.auth0.com", "cid", "auth0|2", None, user),
             // A user id with a newline cannot pass for another split of the lines.
-            Context::new(
-                &management("t.auth0.com", "cid"),
-                "auth0|1\nt",
-                None,
-                PermissionsSource::User.as_str(),
-                &["admin".into()],
-            ),
+            admin("t.auth0.com", "cid", "auth0|1\nt", None, user),
             context(&["admin", "viewer"]),
             context(&[]),
-            Context::new(
-                &management("u.auth0.com", "cid"),
+            admin("u.auth0.com", "cid", "auth0|1", None, user),
+            admin("t.auth0.com", "other", "auth0|1", None, user),
+            admin("t.auth0.com", "cid", "auth0|1", Some("org_1"), user),
+            admin(
+                "t.auth0.com",
+                "cid",
                 "auth0|1",
                 None,
-                PermissionsSource::User.as_str(),
-                &["admin".into()],
-            ),
-            Context::new(
-                &management("t.auth0.com", "other"),
-                "auth0|1",
-                None,
-                PermissionsSource::User.as_str(),
-                &["admin".into()],
-            ),
-            Context::new(
-                &management("t.auth0.com", "cid"),
-                "auth0|1",
-                Some("org_1"),
-                PermissionsSource::User.as_str(),
-                &["admin".into()],
-            ),
-            Context::new(
-                &management("t.auth0.com", "cid"),
-                "auth0|1",
-                None,
-                PermissionsSource::Roles.as_str(),
-                &["admin".into()],
+                PermissionsSource::Roles,
             ),
         ];
         for other in &others {
