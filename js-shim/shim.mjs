@@ -57,12 +57,12 @@ export function createAction(engines) {
     for (const crash of bindings.running) crash(error);
   }
 
-  // One login on `bindings`: `{ report }`, or `{ crash }` when the instance trapped or threw
-  // while it ran (the instance is retired); the module's own rejection is thrown. A login is
+  // One login on `bindings`: `{ report }`; `{ crash }` when the instance trapped or threw while
+  // it ran (the instance is retired); `{ rejected }`, the module's own rejection. A login is
   // known to its instance only while it runs: raced against a promise that lives as long as the
   // instance, every login would leave a reaction on it (~300 bytes each, never freed).
   function attempt(bindings, event, api, options, afterTrap) {
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const crash = (error) => resolve({ crash: error });
       const settled = (then) => (value) => {
         bindings.running.delete(crash);
@@ -72,7 +72,7 @@ export function createAction(engines) {
       new Promise((started) => started(bindings.onExecutePostLogin(event, api, options, afterTrap))).then(
         settled((report) => resolve({ report })),
         settled((error) => {
-          if (!isTrap(error)) return reject(error);
+          if (!isTrap(error)) return resolve({ rejected: error });
           retire(bindings, error);
           crash(error);
         }),
@@ -81,21 +81,15 @@ export function createAction(engines) {
   }
 
   async function run(event, api, options) {
-    let bindings;
     let result;
     try {
-      bindings = instance();
-      result = await attempt(bindings, event, api, options);
-      if ('crash' in result) {
-        // The instance trapped or threw mid-login: a fresh one reports this login under ON_ERROR.
-        bindings = undefined;
-        bindings = instance();
-        result = await attempt(bindings, event, api, options, true);
-      }
+      result = await attempt(instance(), event, api, options);
+      // The instance trapped or threw mid-login: a fresh one reports this login under ON_ERROR.
+      if ('crash' in result) result = await attempt(instance(), event, api, options, true);
     } catch (error) {
-      if (bindings) throw error; // the module's own coded rejection: it could not even deny
       result = { crash: error }; // no instance could be created
     }
+    if ('rejected' in result) throw result.rejected; // the module's coded rejection: it could not even deny
     if ('crash' in result) {
       // No module to read the settings with (it cannot be created, or failed again): fail
       // closed, whatever ON_ERROR says.
