@@ -290,6 +290,7 @@ test('Permit: key check, scope, users, assignments (single and bulk), paging', a
   // Role keys are slugs; assignments on a resource instance are listed with the others.
   assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'Project Manager', tenant: 'default' })).status, 422);
   assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 201);
+  assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 409, 'held already');
   assert.equal((await call('POST', `${facts}/role_assignments`, { user: 'u1', role: 'no-such-role', tenant: 'default' })).status, 404);
   const bulk = await call('POST', `${facts}/role_assignments/bulk`, [{ user: 'u1', role: 'viewer', tenant: 'default' }, { user: 'u1', role: 'editor', tenant: 'default' }, { user: 'u1', role: 'admin', tenant: 'acme' }]);
   assert.deepEqual(bulk.body, { assignments_created: 2 });
@@ -301,9 +302,27 @@ test('Permit: key check, scope, users, assignments (single and bulk), paging', a
   assert.equal((await call('GET', `${facts}/role_assignments?user=u1&page=2&per_page=2`)).body.length, 1);
   assert.deepEqual((await call('DELETE', `${facts}/role_assignments/bulk`, [{ user: 'u1', role: 'editor', tenant: 'default' }, { user: 'u1', role: 'auditor', tenant: 'default' }])).body, { assignments_removed: 1 });
   assert.equal((await call('DELETE', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 204);
+  assert.equal((await call('DELETE', `${facts}/role_assignments`, { user: 'u1', role: 'viewer', tenant: 'default' })).status, 404, 'not held');
   assert.equal((await call('DELETE', `${facts}/users/u1`)).status, 204);
   assert.deepEqual(tenant.permit.assignments, []);
   assert.equal((await call('GET', `/v2/facts/other/${environmentId}/users/u1`)).status, 404);
+});
+
+test('Permit: the bulk endpoints take 100 requests per 10 minutes, the single ones more', async () => {
+  const { apiKey, projectKey, environmentId } = tenant.permit;
+  tenant.permit.reset();
+  const facts = `${tenant.url}/v2/facts/${projectKey}/${environmentId}`;
+  const call = (method, path, body) =>
+    fetch(`${facts}${path}`, { method, headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => (await r.text(), r.status));
+  await call('POST', '/users', { key: 'u1' });
+  const item = { user: 'u1', role: 'viewer', tenant: 'default' };
+  const bulk = [];
+  for (let i = 0; i < 100; i++) bulk.push(await call(i % 2 ? 'DELETE' : 'POST', '/role_assignments/bulk', [item]));
+  assert.deepEqual([...new Set(bulk)], [200]);
+  assert.equal(await call('POST', '/role_assignments/bulk', [item]), 429);
+  assert.equal(await call('DELETE', '/role_assignments/bulk', [item]), 429);
+  for (let i = 0; i < 150; i++) assert.equal(await call(i % 2 ? 'DELETE' : 'POST', '/role_assignments', item), i % 2 ? 204 : 201);
+  tenant.permit.reset();
 });
 
 test('the request log holds no secret, token or key', async () => {

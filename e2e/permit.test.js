@@ -48,14 +48,15 @@ test('reconcile (default with a key): the first login creates the user and assig
   assert.equal(user.email, tenant.users['auth0|big'].email);
   assert.equal(user.first_name, tenant.users['auth0|big'].given_name);
   assert.deepEqual(rolesIn('auth0|big'), [...tenant.users['auth0|big'].roles].sort());
-  // Unknown to Permit: the update answers 404 and the user is created.
-  assert.deepEqual(permitRequests(r), [
+  // Unknown to Permit: the update answers 404 and the user is created; then one assignment
+  // per role, sent at once (so in either order).
+  assert.deepEqual(permitRequests(r).slice(0, 4), [
     'GET /v2/api-key/scope',
     'PATCH /v2/facts/…/users/auth0%7Cbig',
     'GET /v2/facts/…/role_assignments',
     'POST /v2/facts/…/users',
-    'POST /v2/facts/…/role_assignments/bulk',
   ]);
+  assert.deepEqual(permitRequests(r).slice(4), tenant.users['auth0|big'].roles.map(() => 'POST /v2/facts/…/role_assignments'));
 });
 
 test('reconcile: steady state is two requests; a role removed in Permit comes back, one removed in Auth0 goes', async () => {
@@ -75,6 +76,34 @@ test('reconcile: steady state is two requests; a role removed in Permit comes ba
   assert.deepEqual(rolesIn('auth0|big'), ['editor']);
 });
 
+test('assignments go one per role, not through the bulk endpoints (100 requests per 10 minutes): 110 users new to Permit all get their roles', async () => {
+  const instance = createInstance();
+  const users = Array.from({ length: 110 }, (_, i) => `auth0|new-${i}`);
+  for (const userId of users) {
+    const r = await login(userId, { instance, roles: ['viewer', 'editor'], user: { user_id: userId, email: `${userId.slice(6)}@example.com` } });
+    assert.deepEqual(r.report, { outcome: 'complete', codes: [] }, userId);
+  }
+  for (const userId of users) assert.deepEqual(rolesIn(userId), ['editor', 'viewer'], userId);
+  assert.ok(!tenant.requests.some((r) => r.path.endsWith('/bulk')));
+});
+
+test('two logins of one user at once both complete: an assignment made meanwhile (409) or a removal made meanwhile (404) is what was asked', async () => {
+  // Both read the assignments before either changes them (the reads are held back together).
+  tenant.inject('permit', { latencyMs: 30 });
+  const both = (roles) => Promise.all([login('auth0|big', { roles }), login('auth0|big', { roles })]);
+  const first = await both(['editor', 'auditor']);
+  for (const r of first) assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(rolesIn('auth0|big'), ['auditor', 'editor']);
+  tenant.resetLog();
+  const second = await both(['editor']);
+  for (const r of second) assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
+  assert.deepEqual(rolesIn('auth0|big'), ['editor']);
+  // The race did happen: each role was assigned twice the first time, unassigned twice the second.
+  const sent = (results, line) => results.flatMap(permitRequests).filter((l) => l === line).length;
+  assert.equal(sent(first, 'POST /v2/facts/…/role_assignments'), 4);
+  assert.equal(sent(second, 'DELETE /v2/facts/…/role_assignments'), 2);
+});
+
 test('add-only never unassigns', async () => {
   await login('auth0|big');
   const r = await login('auth0|big', { roles: ['editor'], extra: { PERMIT_SYNC: 'add-only' } });
@@ -91,7 +120,7 @@ test('first-login creates a new user with its roles, then leaves it alone', asyn
   assert.deepEqual(permitRequests(first).slice(1), [
     'GET /v2/facts/…/users/auth0%7Cpm',
     'POST /v2/facts/…/users',
-    'POST /v2/facts/…/role_assignments/bulk',
+    'POST /v2/facts/…/role_assignments',
   ]);
   tenant.resetLog();
   const later = await login('auth0|pm', { roles: ['auditor'], extra });

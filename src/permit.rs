@@ -5,13 +5,15 @@
 //! user Permit does not know yet is created with `POST …/users`) while the user's role
 //! assignments in the tenant are read (assignments on a resource instance are neither counted
 //! nor removed); then the missing ones are assigned and, in `reconcile` mode, the extra ones
-//! unassigned, each set in one bulk request (`POST`/`DELETE …/role_assignments/bulk`), so a login
-//! costs two round trips whatever the number of roles. Permit role keys are slugs: an Auth0 role
-//! name that is not one (`Project Manager`) and that `PERMIT_ROLE_MAP` does not map is left out,
-//! with the warning `permit_role_unmapped`. Auth0 is the source of truth: a role removed only in Permit comes back
-//! at the next login unless the mode is `first-login`. Every request is awaited, bounded by the
-//! login's deadline and retried like the Management API calls; bulk requests are idempotent, so
-//! a retry cannot double anything.
+//! unassigned, one request per role (`POST`/`DELETE …/role_assignments`), one after another. Not
+//! Permit's bulk endpoints: those allow 100 requests per 10 minutes across the environment, where
+//! the single ones fall under the facts limit of 3,000 a minute, and a login changes a few roles
+//! at most. Permit role keys are slugs: an Auth0 role name that is not one (`Project Manager`)
+//! and that `PERMIT_ROLE_MAP` does not map is left out, with the warning `permit_role_unmapped`.
+//! Auth0 is the source of truth: a role removed only in Permit comes back at the next login
+//! unless the mode is `first-login`. Every request is awaited, bounded by the login's deadline
+//! and retried like the Management API calls; an assignment that already exists (409) or is
+//! already gone (404) is what was asked for, so a retry cannot fail on its own first attempt.
 
 use std::cell::RefCell;
 use std::hash::Hasher;
@@ -215,14 +217,17 @@ impl<H: Host> Sync<'_, H> {
         let Plan { assign, unassign } = plan(self.settings.mode, &wanted, &current);
         report.assigned = assign;
         report.unassigned = unassign;
-        let bulk = format!("{facts}/role_assignments/bulk");
-        let (assigned, unassigned) = join(
-            self.bulk(Method::Post, &bulk, key, &report.assigned),
-            self.bulk(Method::Delete, &bulk, key, &report.unassigned),
-        )
-        .await;
-        assigned?;
-        unassigned?;
+        // One after another: a login changes a few roles at most (a new user's, or what changed
+        // in Auth0 since the last login), and awaiting several at once costs the module ~2 KB.
+        let path = format!("{facts}/role_assignments");
+        for (method, roles) in [
+            (Method::Post, &report.assigned),
+            (Method::Delete, &report.unassigned),
+        ] {
+            for role in roles {
+                self.change(method, &path, key, role).await?;
+            }
+        }
         Ok(report)
     }
 
@@ -291,33 +296,18 @@ impl<H: Host> Sync<'_, H> {
         Ok(roles)
     }
 
-    /// Assigns (POST) or unassigns (DELETE) `roles` in one bulk request; nothing to do, nothing
-    /// sent. Assignments that already exist, or are already gone, are not errors.
-    async fn bulk(&self, method: Method, path: &str, user: &str, roles: &[String]) -> Result<()> {
-        if roles.is_empty() {
-            return Ok(());
-        }
-        let tenant = self.settings.tenant.as_str();
-        let items: Vec<String> = roles
-            .iter()
-            .map(|role| {
-                json_object(&[
-                    ("user", Some(user)),
-                    ("role", Some(role)),
-                    ("tenant", Some(tenant)),
-                ])
-            })
-            .collect();
-        let response = self
-            .send(
-                method,
-                path,
-                Some(format!("[{}]", crate::join(&items, ","))),
-            )
-            .await?;
-        match response.status {
-            200..=299 => Ok(()),
-            status => Err(refused(status, method.as_str(), path)),
+    /// Assigns (POST) or unassigns (DELETE) one role. An assignment that already exists (409)
+    /// or is already gone (404, documented for unassign) is not an error.
+    async fn change(&self, method: Method, path: &str, user: &str, role: &str) -> Result<()> {
+        let body = json_object(&[
+            ("user", Some(user)),
+            ("role", Some(role)),
+            ("tenant", Some(self.settings.tenant.as_str())),
+        ]);
+        let status = self.send(method, path, Some(body)).await?.status;
+        match (method, status) {
+            (_, 200..=299) | (Method::Post, 409) | (Method::Delete, 404) => Ok(()),
+            _ => Err(refused(status, method.as_str(), path)),
         }
     }
 

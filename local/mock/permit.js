@@ -4,7 +4,11 @@
 // As the real API: role keys are slugs (a non-slug is refused with 422); PUT replaces a user
 // whole (fields and attributes not sent are gone), PATCH changes only the fields it is given
 // (404 for an unknown user), POST creates (409 when the key exists); listing a user's
-// assignments includes those on resource instances.
+// assignments includes those on resource instances; unassigning a role the user does not hold is
+// 404 (documented). Assigning one it holds already is 409 here: Permit does not document that
+// case, and 409 is the stricter of the two answers it could give (the Action accepts both).
+// The bulk endpoints allow 100 requests per 10 minutes across the environment (Permit's API
+// docs, "Rate Limiting"); past that they answer 429.
 'use strict';
 
 const crypto = require('node:crypto');
@@ -15,6 +19,8 @@ const SLUG = /^[A-Za-z0-9_-]+$/;
 const USER_FIELDS = ['email', 'first_name', 'last_name', 'attributes'];
 const TENANTS = ['default', 'acme'];
 const MAX_PER_PAGE = 100;
+const BULK_LIMIT = 100;
+const BULK_WINDOW_MS = 10 * 60 * 1000;
 
 const permitError = (status, code, message) => json(status, { error_code: code, message, title: message });
 
@@ -25,6 +31,7 @@ function createPermit() {
   const users = new Map(); // key → user
   const assignments = []; // { id, user, role, tenant, resource_instance?, created_at }
 
+  const bulkTimes = []; // when each bulk request of the last 10 minutes came
   const stamp = () => new Date().toISOString();
   const scopeMatches = (proj, env) =>
     [project.id, project.key].includes(decodeURIComponent(proj)) && [environment.id, environment.key].includes(decodeURIComponent(env));
@@ -60,6 +67,14 @@ function createPermit() {
   const body = async (req) => {
     const parsed = await readBody(req);
     return parsed === MALFORMED ? undefined : parsed;
+  };
+  // The bulk endpoints' own limit, counted once the key and scope are checked.
+  const bulkLimited = (handler) => (req, m, query) => {
+    const now = Date.now();
+    while (bulkTimes.length && bulkTimes[0] <= now - BULK_WINDOW_MS) bulkTimes.shift();
+    if (bulkTimes.length >= BULK_LIMIT) return permitError(429, 'TOO_MANY_REQUESTS', 'Rate limit exceeded for bulk requests');
+    bulkTimes.push(now);
+    return handler(req, m, query);
   };
   const FACTS = '^\\/v2\\/facts\\/([^/]+)\\/([^/]+)';
   const route = (method, path, handler, options) => ['permit', method, new RegExp(`${FACTS}${path}$`), guarded(handler, options)];
@@ -115,7 +130,7 @@ function createPermit() {
       const a = await body(req);
       const invalid = validate(a);
       if (invalid) return invalid;
-      assign(a);
+      if (!assign(a)) return permitError(409, 'DUPLICATE_ENTITY', `User '${a.user}' already has role '${a.role}'`);
       return json(201, assignments[exists({ tenant: 'default', ...a })]);
     }),
     route('DELETE', '\\/role_assignments', async (req) => {
@@ -124,7 +139,7 @@ function createPermit() {
       return { status: 204, body: '', headers: {} };
     }),
     // Bulk: all or nothing — every item is checked before any is applied.
-    route('POST', '\\/role_assignments\\/bulk', async (req) => {
+    route('POST', '\\/role_assignments\\/bulk', bulkLimited(async (req) => {
       const list = await body(req);
       if (!Array.isArray(list)) return permitError(422, 'UNPROCESSABLE_ENTITY', 'a list of assignments is required');
       for (const a of list) {
@@ -132,12 +147,12 @@ function createPermit() {
         if (invalid) return invalid;
       }
       return json(200, { assignments_created: list.filter(assign).length });
-    }),
-    route('DELETE', '\\/role_assignments\\/bulk', async (req) => {
+    })),
+    route('DELETE', '\\/role_assignments\\/bulk', bulkLimited(async (req) => {
       const list = await body(req);
       if (!Array.isArray(list)) return permitError(422, 'UNPROCESSABLE_ENTITY', 'a list of assignments is required');
       return json(200, { assignments_removed: list.filter(unassign).length });
-    }),
+    })),
   ];
 
   return {
@@ -157,6 +172,7 @@ function createPermit() {
       reset() {
         users.clear();
         assignments.length = 0;
+        bulkTimes.length = 0;
       },
     },
   };
