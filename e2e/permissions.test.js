@@ -92,6 +92,11 @@ test('the big user arrives complete, de-duplicated, sorted and filtered per toke
   const none = await login(instance, 'auth0|big');
   assert.equal(none.tokens.access_token.claims[PERMS], undefined);
   assert.deepEqual(none.tokens.id_token.claims[PERMS], namesOf('auth0|big'));
+  // The audience https://<tenant>/userinfo (Auth0's user-profile endpoint, which apps ask for
+  // when they want no API) is no API requested either, not an API without permissions.
+  const userinfo = await login(instance, 'auth0|big', { audience: `${tenant.url}/userinfo` });
+  assert.equal(userinfo.tokens.access_token.claims[PERMS], undefined);
+  assert.deepEqual(userinfo.tokens.id_token.claims[PERMS], namesOf('auth0|big'));
   // Every page was read: the listing (with duplicates) needs several pages of 50.
   const pages = none.requests.filter((r) => r.path.endsWith('/permissions'));
   assert.ok(pages.length >= 3, `${pages.length} pages`);

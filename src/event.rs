@@ -110,13 +110,28 @@ impl Event {
             .filter(|s| !s.is_empty())
     }
 
-    /// The requested API identifier, if any.
+    /// The requested API identifier, if any. The audience `https://<tenant domain>/userinfo`
+    /// (an http(s) origin followed by the path `/userinfo` and nothing else) is Auth0's
+    /// OpenID Connect user-profile endpoint, not an API: a login for it, which apps send when
+    /// they want no API, counts as no API requested.
     pub fn requested_api(&self) -> Option<&str> {
         self.resource_server
             .as_ref()
             .and_then(|r| r.identifier.as_deref())
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && !is_userinfo(s))
     }
+}
+
+/// Whether `identifier` is an http(s) origin followed by exactly `/userinfo`.
+fn is_userinfo(identifier: &str) -> bool {
+    identifier
+        .strip_suffix("/userinfo")
+        .and_then(|origin| {
+            origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+        })
+        .is_some_and(|host| !host.is_empty() && !host.bytes().any(|b| b == b'/'))
 }
 
 /// The error for an event that cannot be read; `why` comes from the field decoders below.
@@ -445,6 +460,32 @@ mod tests {
         .unwrap();
         assert_eq!(e.user.email, None);
         assert_eq!(e.user.name.as_deref(), Some("Ann"));
+    }
+
+    #[test]
+    fn the_userinfo_audience_counts_as_no_requested_api() {
+        let with = |identifier: &str| Event {
+            resource_server: Some(ResourceServer {
+                identifier: Some(identifier.into()),
+            }),
+            ..Event::default()
+        };
+        for userinfo in [
+            "https://tenant.eu.auth0.com/userinfo",
+            "http://127.0.0.1:8080/userinfo",
+        ] {
+            assert_eq!(with(userinfo).requested_api(), None, "{userinfo}");
+        }
+        for api in [
+            "https://api.example.com",
+            "https://api.example.com/userinfo/",
+            "https://api.example.com/v1/userinfo",
+            "https:///userinfo",
+            "urn:example:userinfo",
+            "/userinfo",
+        ] {
+            assert_eq!(with(api).requested_api(), Some(api), "{api}");
+        }
     }
 
     #[test]
