@@ -49,7 +49,7 @@ test('reconcile (default with a key): the first login creates the user and assig
   assert.equal(user.first_name, tenant.users['auth0|big'].given_name);
   assert.deepEqual(rolesIn('auth0|big'), [...tenant.users['auth0|big'].roles].sort());
   // Unknown to Permit: the update answers 404 and the user is created; then one assignment
-  // per role, sent at once (so in either order).
+  // per role.
   assert.deepEqual(permitRequests(r).slice(0, 4), [
     'GET /v2/api-key/scope',
     'PATCH /v2/facts/…/users/auth0%7Cbig',
@@ -88,8 +88,9 @@ test('assignments go one per role, not through the bulk endpoints (100 requests 
 });
 
 test('two logins of one user at once both complete: an assignment made meanwhile (409) or a removal made meanwhile (404) is what was asked', async () => {
-  // Both read the assignments before either changes them (the reads are held back together).
-  tenant.inject('permit', { latencyMs: 30 });
+  // Both send each request in the same tick, and every Permit answer is 100 ms late, so both
+  // read the assignments before either changes them (checked below: the counts).
+  tenant.inject('permit', { latencyMs: 100 });
   const both = (roles) => Promise.all([login('auth0|big', { roles }), login('auth0|big', { roles })]);
   const first = await both(['editor', 'auditor']);
   for (const r of first) assert.deepEqual(r.report, { outcome: 'complete', codes: [] });
@@ -102,6 +103,15 @@ test('two logins of one user at once both complete: an assignment made meanwhile
   const sent = (results, line) => results.flatMap(permitRequests).filter((l) => l === line).length;
   assert.equal(sent(first, 'POST /v2/facts/…/role_assignments'), 4);
   assert.equal(sent(second, 'DELETE /v2/facts/…/role_assignments'), 2);
+});
+
+test('a role Permit refuses blocks neither the removals nor the other roles; the failure is reported', async () => {
+  const instance = createInstance();
+  await login('auth0|big', { instance, roles: ['editor', 'admin'] });
+  // `support` is a role key, so it passes through unmapped, but Permit has no such role (404).
+  const r = await login('auth0|big', { instance, roles: ['support', 'editor', 'auditor'] });
+  assert.deepEqual(r.report, { outcome: 'degraded', codes: ['permit_sync_failed'] });
+  assert.deepEqual(rolesIn('auth0|big'), ['auditor', 'editor'], 'admin removed and auditor assigned all the same');
 });
 
 test('add-only never unassigns', async () => {

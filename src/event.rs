@@ -22,7 +22,8 @@ pub struct Event {
     /// `event.authorization`; absent in some flows.
     #[serde(default)]
     pub authorization: Option<Authorization>,
-    /// `event.resource_server`; absent when no API (`audience`) was requested.
+    /// `event.resource_server`; absent when no API (`audience`) was requested, or Auth0's
+    /// `…/userinfo` ([`Event::requested_api`] reads that as no API too).
     #[serde(default)]
     pub resource_server: Option<ResourceServer>,
     /// `event.organization`; present when the login goes through an Organization.

@@ -5,15 +5,16 @@
 //! user Permit does not know yet is created with `POST …/users`) while the user's role
 //! assignments in the tenant are read (assignments on a resource instance are neither counted
 //! nor removed); then the missing ones are assigned and, in `reconcile` mode, the extra ones
-//! unassigned, one request per role (`POST`/`DELETE …/role_assignments`), one after another. Not
-//! Permit's bulk endpoints: those allow 100 requests per 10 minutes across the environment, where
-//! the single ones fall under the facts limit of 3,000 a minute, and a login changes a few roles
-//! at most. Permit role keys are slugs: an Auth0 role name that is not one (`Project Manager`)
-//! and that `PERMIT_ROLE_MAP` does not map is left out, with the warning `permit_role_unmapped`.
+//! unassigned, one request per role (`DELETE`/`POST …/role_assignments`), one after another,
+//! every one tried even when another fails. Not Permit's bulk endpoints: those allow 100 requests
+//! per 10 minutes, where the single ones fall under the facts limit of 3,000 a minute. Permit
+//! role keys are slugs: an Auth0 role name that is not one (`Project Manager`) and that
+//! `PERMIT_ROLE_MAP` does not map is left out, with the warning `permit_role_unmapped`.
 //! Auth0 is the source of truth: a role removed only in Permit comes back at the next login
 //! unless the mode is `first-login`. Every request is awaited, bounded by the login's deadline
-//! and retried like the Management API calls; an assignment that already exists (409) or is
-//! already gone (404) is what was asked for, so a retry cannot fail on its own first attempt.
+//! and retried like the Management API calls; an assignment that already exists (409: what the
+//! mock answers, Permit does not document the case) or is already gone (404, documented) is what
+//! was asked for, so a retry cannot fail on its own first attempt.
 
 use std::cell::RefCell;
 use std::hash::Hasher;
@@ -217,18 +218,23 @@ impl<H: Host> Sync<'_, H> {
         let Plan { assign, unassign } = plan(self.settings.mode, &wanted, &current);
         report.assigned = assign;
         report.unassigned = unassign;
-        // One after another: a login changes a few roles at most (a new user's, or what changed
-        // in Auth0 since the last login), and awaiting several at once costs the module ~2 KB.
+        // One after another (awaiting several at once costs the module ~2 KB): a login changes
+        // a user's roles, or what changed in Auth0 since its last login. Every change is tried,
+        // removals first, so that a role Permit refuses (a slug with no role behind it) blocks
+        // neither the removals nor the other roles; the first error is reported.
         let path = format!("{facts}/role_assignments");
+        let mut failed = None;
         for (method, roles) in [
-            (Method::Post, &report.assigned),
             (Method::Delete, &report.unassigned),
+            (Method::Post, &report.assigned),
         ] {
             for role in roles {
-                self.change(method, &path, key, role).await?;
+                if let Err(e) = self.change(method, &path, key, role).await {
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(report)
+        failed.map_or(Ok(report), Err)
     }
 
     /// Project and environment: from the settings, else resolved once per key per instance.
