@@ -223,18 +223,16 @@ impl<H: Host> Sync<'_, H> {
         // removals first, so that a role Permit refuses (a slug with no role behind it) blocks
         // neither the removals nor the other roles; the first error is reported.
         let path = format!("{facts}/role_assignments");
-        let mut failed = None;
+        let mut done = Ok(());
         for (method, roles) in [
             (Method::Delete, &report.unassigned),
             (Method::Post, &report.assigned),
         ] {
             for role in roles {
-                if let Err(e) = self.change(method, &path, key, role).await {
-                    failed.get_or_insert(e);
-                }
+                done = done.and(self.change(method, &path, key, role).await);
             }
         }
-        failed.map_or(Ok(report), Err)
+        done.map(|()| report)
     }
 
     /// Project and environment: from the settings, else resolved once per key per instance.
