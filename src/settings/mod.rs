@@ -681,6 +681,12 @@ mod tests {
         let bad = [
             "http://dev-abc.us.auth0.com",
             "http://127.0.0.1.example.com",
+            // Names under 127., not loopback addresses: plain http would send the secret out.
+            "http://127.attacker.example.com",
+            "http://127.0.0.evil",
+            "http://127.a.b.c:80",
+            "http://127.0.0.256",
+            "http://127.0.0.+1",
             "https://dev.auth0.com/api/v2",
             "dev.auth0.com?x",
             "",
@@ -689,6 +695,13 @@ mod tests {
         for input in bad {
             assert!(TenantOrigin::parse(input).is_err(), "{input}");
         }
+        assert!(
+            origin::parse_base_url("PERMIT_API_URL", "http://127.attacker.example.com").is_err()
+        );
+        assert!(origin::parse_base_url("PERMIT_API_URL", "http://127.1.2.3:7766").is_ok());
+        // A value that is not a host name is not repeated: it may be a secret in the wrong box.
+        let why = TenantOrigin::parse("Q3x_SecretValue").unwrap_err();
+        assert!(!why.to_lowercase().contains("secretvalue"), "{why}");
     }
 
     #[test]

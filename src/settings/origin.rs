@@ -143,7 +143,8 @@ fn check_hostname(host: &str) -> std::result::Result<(), String> {
             && !label.starts_with('-')
             && !label.ends_with('-');
         if !ok {
-            return Err(format!("its host {host} is not a valid host name"));
+            // Not quoted: a secret pasted into the wrong box must not reach the log.
+            return Err("its host is not a valid host name".into());
         }
     }
     Ok(())
@@ -239,13 +240,14 @@ impl TenantOrigin {
     }
 }
 
-/// Whether `host` (lowercase) is a loopback host.
+/// Whether `host` (lowercase) is a loopback host: `localhost`, `[::1]` or an IPv4 address in
+/// 127.0.0.0/8 (three more numbers, not names: `127.example.com` is a host on the internet).
 pub fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host == "[::1]"
-        || host
-            .strip_prefix("127.")
-            .is_some_and(|r| r.split('.').count() == 3)
+        || host.strip_prefix("127.").is_some_and(|r| {
+            r.split('.').count() == 3 && r.split('.').all(|n| n.parse::<u8>().is_ok())
+        })
 }
 
 /// Parses an `http(s)://` base URL that allows plain http only on loopback (`PERMIT_API_URL`).
