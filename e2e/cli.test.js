@@ -135,6 +135,58 @@ test('deploy twice on a Free-plan bucket: 202, live before bound, then an update
   }
 });
 
+test('a deploy that would drop secrets the Action holds (set in the dashboard, say) changes nothing and names them, unless told to replace them', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const client = managementClient({ domain: tenant.url, ...tenant.deployClient });
+    const code = 'exports.onExecutePostLogin = async () => {};';
+    const first = await deploy({ client, name: 'auth0-rbac-claims', code, secrets: [{ name: 'CLAIM_NAMESPACE', value: NS }, { name: 'ON_ERROR', value: 'continue' }] });
+    const versions = tenant.actions.versions(first.action.id).length;
+    await assert.rejects(
+      deploy({ client, name: 'auth0-rbac-claims', code, secrets: [{ name: 'CLAIM_NAMESPACE', value: NS }] }),
+      /holds secrets this deploy does not send: ON_ERROR\b.*--replace-secrets.*Nothing was changed/,
+    );
+    assert.deepEqual(tenant.actions.secrets(first.action.id), { CLAIM_NAMESPACE: NS, ON_ERROR: 'continue' });
+    assert.equal(tenant.actions.versions(first.action.id).length, versions);
+    // Sent again, or replaced on purpose: the deploy goes through.
+    await deploy({ client, name: 'auth0-rbac-claims', code, secrets: [{ name: 'CLAIM_NAMESPACE', value: NS }, { name: 'ON_ERROR', value: 'deny' }] });
+    assert.deepEqual(tenant.actions.secrets(first.action.id), { CLAIM_NAMESPACE: NS, ON_ERROR: 'deny' });
+    await deploy({ client, name: 'auth0-rbac-claims', code, secrets: [{ name: 'CLAIM_NAMESPACE', value: NS }], replaceSecrets: true });
+    assert.deepEqual(tenant.actions.secrets(first.action.id), { CLAIM_NAMESPACE: NS });
+  } finally {
+    await tenant.close();
+  }
+});
+
+test('deploy to a tenant with --secret sends the environment\'s secrets too', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const action = path.join(os.tmpdir(), `deploy-secret-${process.pid}.js`);
+    fs.writeFileSync(action, 'exports.onExecutePostLogin = async () => {};');
+    const env = {
+      CLAIM_NAMESPACE: NS,
+      AUTH0_DOMAIN: tenant.url,
+      AUTH0_CLIENT_ID: tenant.clientId,
+      AUTH0_CLIENT_SECRET: tenant.clientSecret,
+      AUTH0_DEPLOY_CLIENT_ID: tenant.deployClient.clientId,
+      AUTH0_DEPLOY_CLIENT_SECRET: tenant.deployClient.clientSecret,
+    };
+    const r = await cli(['deploy', '--tenant', tenant.url, '--action', action, '--secret', 'ON_ERROR=continue'], env);
+    fs.rmSync(action, { force: true });
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.match(/\(([^)]+)\) deployed/)[1];
+    assert.deepEqual(tenant.actions.secrets(id), {
+      CLAIM_NAMESPACE: NS,
+      AUTH0_DOMAIN: tenant.url,
+      AUTH0_CLIENT_ID: tenant.clientId,
+      AUTH0_CLIENT_SECRET: tenant.clientSecret,
+      ON_ERROR: 'continue',
+    });
+  } finally {
+    await tenant.close();
+  }
+});
+
 test('the mock refuses to bind an Action that has no deployed version, as Auth0 does', async () => {
   const tenant = await startMockTenant();
   try {

@@ -55,7 +55,9 @@ commands
                                  read:actions create:actions update:actions); the Action's
                                  secrets come from the environment (${ACTION_SECRETS.join(', ')})
               --name NAME        Action name (default ${DEFAULT_NAME})
-              --secret KEY=VALUE an Action secret (repeatable; replaces the environment's)
+              --secret KEY=VALUE an Action secret (repeatable; over the environment's)
+              --replace-secrets  remove the Action's secrets this deploy does not send
+                                 (without it, such secrets stop the deploy)
               --action FILE      code to deploy (default dist/action.js)
   export    --format deploy-cli DIR [--name NAME]
             write the Auth0 Deploy CLI layout (actions/<name>.json, actions/<name>/code.js)
@@ -236,10 +238,12 @@ async function deployCommand(values) {
       clientSecret: env('AUTH0_DEPLOY_CLIENT_SECRET'),
       log: (r) => requests.push(r),
     });
-    secrets = Object.keys(given).length ? given : Object.fromEntries(ACTION_SECRETS.map((k) => [k, env(k)]));
+    // The four from the environment (or --secret), plus every --secret: an update replaces all
+    // of an Action's secrets, so what is not sent is gone.
+    secrets = { ...Object.fromEntries(ACTION_SECRETS.map((k) => [k, given[k] ?? env(k)])), ...given };
   }
   try {
-    const result = await deploy({ client, name, code, secrets: Object.entries(secrets).map(([k, v]) => ({ name: k, value: v })) });
+    const result = await deploy({ client, name, code, secrets: Object.entries(secrets).map(([k, v]) => ({ name: k, value: v })), replaceSecrets: values['replace-secrets'] });
     console.log(`Action '${name}' (${result.action.id}) deployed as version ${result.version?.number ?? '?'}; binding ${result.bound === 'added' ? 'added after the existing ones' : 'already in place'}`);
     console.log('requests:');
     for (const r of requests) console.log(`  ${r.method} ${r.path} → ${r.status}`);
@@ -342,6 +346,7 @@ async function main(argv) {
       audience: { type: 'string' },
       set: { type: 'string', multiple: true },
       secret: { type: 'string', multiple: true },
+      'replace-secrets': { type: 'boolean' },
       times: { type: 'string' },
       action: { type: 'string' },
       json: { type: 'boolean' },

@@ -53,9 +53,12 @@ function stepError(client, what, error) {
  * Action is not deployed. A failed build or deploy stops at once (a failed deploy with the
  * version's errors). Polling stops after `timeoutMs`; the SDK retries Management API 429s after
  * the reported reset (a wait in progress may run past the budget). A second run changes nothing
- * but the version number. Returns { action, version, bound: 'added' | 'kept' }.
+ * but the version number. An update replaces all of the Action's secrets, and their values cannot
+ * be read back: when the Action holds secrets that `secrets` does not name (set in the dashboard,
+ * say), nothing is changed and the error names them, unless `replaceSecrets` is set.
+ * Returns { action, version, bound: 'added' | 'kept' }.
  */
-async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 120_000 }) {
+async function deploy({ client, name, code, secrets, replaceSecrets = false, pollMs = 250, timeoutMs = 120_000 }) {
   const { sdk } = client;
   const deadline = Date.now() + timeoutMs;
   const options = () => ({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
@@ -79,6 +82,10 @@ async function deploy({ client, name, code, secrets, pollMs = 250, timeoutMs = 1
   const body = { name, code, runtime: RUNTIME, supported_triggers: [TRIGGER], dependencies: [], secrets };
   const found = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
   const existing = found.find((a) => a.name === name);
+  const dropped = (existing?.secrets || []).map((x) => x.name).filter((n) => !secrets.some((x) => x.name === n));
+  if (dropped.length && !replaceSecrets) {
+    throw new Error(`the Action '${name}' holds secrets this deploy does not send: ${dropped.join(', ')}. An update replaces all of an Action's secrets and their values cannot be read back: pass each again (--secret NAME=VALUE), or add --replace-secrets to remove them. Nothing was changed`);
+  }
   const action = existing
     ? await step('updating the Action', () => sdk.actions.update(existing.id, body, options()))
     : await step('creating the Action', () => sdk.actions.create(body, options()));
