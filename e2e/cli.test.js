@@ -158,6 +158,26 @@ test('a deploy that would drop secrets the Action holds (set in the dashboard, s
   }
 });
 
+test('a deploy application without every scope the deploy needs is refused before anything changes', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const code = 'exports.onExecutePostLogin = async () => {};';
+    const secrets = [{ name: 'CLAIM_NAMESPACE', value: NS }];
+    for (const [scope, lacking] of [['read:actions create:actions', 'update:actions'], ['read:actions update:actions', 'create:actions']]) {
+      const client = managementClient({ domain: tenant.url, ...tenant.addClient(scope) });
+      await assert.rejects(deploy({ client, name: 'auth0-rbac-claims', code, secrets }), new RegExp(`lacks ${lacking}\\b.*Nothing was changed`));
+    }
+    const { sdk } = managementClient({ domain: tenant.url, ...tenant.deployClient });
+    assert.deepEqual((await sdk.actions.list({ actionName: 'auth0-rbac-claims' })).data, []);
+    // The mock answers as Auth0 does: creating needs create:actions, binding update:actions.
+    const { sdk: createOnly } = managementClient({ domain: tenant.url, ...tenant.addClient('read:actions create:actions') });
+    const created = await createOnly.actions.create({ name: 'create-only', code, supported_triggers: [{ id: 'post-login', version: 'v3' }] });
+    await assert.rejects(createOnly.actions.update(created.id, { code }), (error) => error.statusCode === 403);
+  } finally {
+    await tenant.close();
+  }
+});
+
 test('deploy to a tenant with --secret sends the environment\'s secrets too', async () => {
   const tenant = await startMockTenant();
   try {

@@ -25,7 +25,10 @@ function managementClient({ domain, clientId, clientSecret, log = () => {}, maxR
     const url = new URL(request ? request.url : String(input));
     const target = `${origin}${url.pathname}${url.search}`;
     const response = await fetch(request ? new Request(target, request) : target, init);
-    if (url.pathname === '/oauth/token') token.status = response.status;
+    if (url.pathname === '/oauth/token') {
+      token.status = response.status;
+      token.scope = await response.clone().json().then((answer) => answer.scope, () => undefined);
+    }
     log({ method: (init?.method || request?.method || 'GET').toUpperCase(), path: url.pathname, status: response.status });
     return response;
   };
@@ -81,6 +84,13 @@ async function deploy({ client, name, code, secrets, replaceSecrets = false, pol
 
   const body = { name, code, runtime: RUNTIME, supported_triggers: [TRIGGER], dependencies: [], secrets };
   const found = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
+  // Each step needs its own scope; one missing would stop the deploy halfway (an Action
+  // deployed but not bound), so the token's scopes are checked before anything changes.
+  const granted = typeof client.token.scope === 'string' ? client.token.scope.split(' ') : null;
+  const lacking = granted ? SCOPES.split(' ').filter((s) => !granted.includes(s)) : [];
+  if (lacking.length) {
+    throw new Error(`the deploy application lacks ${lacking.join(', ')}: authorise it for the Management API with ${SCOPES}. Nothing was changed`);
+  }
   const existing = found.find((a) => a.name === name);
   const dropped = (existing?.secrets || []).map((x) => x.name).filter((n) => !secrets.some((x) => x.name === n));
   if (dropped.length && !replaceSecrets) {

@@ -9,8 +9,11 @@ const crypto = require('node:crypto');
 const { json, apiError, readBody, MALFORMED } = require('./http');
 
 const STEP_MS = 150; // a build: pending → building → built, one step every 150 ms; a deploy likewise
+// One scope per kind of request (auth0-facts.md §9): create:actions creates and deploys,
+// update:actions updates an Action and replaces the bindings.
 const READ = ['read:actions'];
-const WRITE = ['create:actions', 'update:actions'];
+const CREATE = ['create:actions'];
+const UPDATE = ['update:actions'];
 
 /** One page of `items` for `query` (page from 0, per_page 50 by default, at most 100). */
 function paged(key, items, query) {
@@ -137,20 +140,20 @@ function createActions() {
       if (!body?.name || !Array.isArray(body.supported_triggers)) return apiError(400, 'Bad Request', 'Payload validation error: name and supported_triggers are required');
       if ([...actions.values()].some((a) => a.name === body.name)) return apiError(409, 'Conflict', `An action with the name '${body.name}' already exists.`);
       return json(201, view(save(null, body)));
-    }, WRITE],
+    }, CREATE],
     ['actions', 'PATCH', /^\/api\/v2\/actions\/actions\/([^/]+)$/, async (req, m) => {
       const action = find(m[1]);
       if (!action) return notFound();
       const body = await bodyOf(req);
       if (!body) return apiError(400, 'Bad Request', 'Payload validation error');
       return json(200, view(save(action, body)));
-    }, WRITE],
+    }, UPDATE],
     ['deploy', 'POST', /^\/api\/v2\/actions\/actions\/([^/]+)\/deploy$/, (req, m) => {
       const action = find(m[1]);
       if (!action) return notFound();
       if (status(action) !== 'built') return apiError(400, 'Bad Request', "A draft must be in the 'built' state before it can be deployed");
       return json(202, versionView(deploy(action)));
-    }, WRITE],
+    }, CREATE],
     ['actions', 'GET', /^\/api\/v2\/actions\/actions\/([^/]+)\/versions\/([^/]+)$/, (req, m) => {
       const action = find(m[1]);
       const version = action && (versions.get(action.id) || []).find((v) => v.id === decodeURIComponent(m[2]));
@@ -175,7 +178,7 @@ function createActions() {
       }
       bindings = next;
       return json(200, { bindings });
-    }, WRITE],
+    }, UPDATE],
   ];
 
   return {
