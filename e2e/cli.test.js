@@ -178,6 +178,20 @@ test('a deploy application without every scope the deploy needs is refused befor
   }
 });
 
+test('a create whose answer was lost (the SDK retries it and meets 409) ends as an update of the Action it made', async () => {
+  const tenant = await startMockTenant();
+  try {
+    const client = managementClient({ domain: tenant.url, ...tenant.deployClient });
+    tenant.actions.loseNextCreate();
+    const r = await deploy({ client, name: 'auth0-rbac-claims', code: 'exports.onExecutePostLogin = async () => {};', secrets: [{ name: 'CLAIM_NAMESPACE', value: NS }] });
+    assert.equal(r.version.deployed, true);
+    const { sdk } = managementClient({ domain: tenant.url, ...tenant.deployClient });
+    assert.equal((await sdk.actions.list({ actionName: 'auth0-rbac-claims' })).data.length, 1);
+  } finally {
+    await tenant.close();
+  }
+});
+
 test('deploy to a tenant with --secret sends the environment\'s secrets too', async () => {
   const tenant = await startMockTenant();
   try {

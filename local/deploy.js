@@ -96,9 +96,23 @@ async function deploy({ client, name, code, secrets, replaceSecrets = false, pol
   if (dropped.length && !replaceSecrets) {
     throw new Error(`the Action '${name}' holds secrets this deploy does not send: ${dropped.join(', ')}. An update replaces all of an Action's secrets and their values cannot be read back: pass each again (--secret NAME=VALUE), or add --replace-secrets to remove them. Nothing was changed`);
   }
-  const action = existing
-    ? await step('updating the Action', () => sdk.actions.update(existing.id, body, options()))
-    : await step('creating the Action', () => sdk.actions.create(body, options()));
+  const update = (id) => step('updating the Action', () => sdk.actions.update(id, body, options()));
+  let action;
+  if (existing) {
+    action = await update(existing.id);
+  } else {
+    try {
+      action = await sdk.actions.create(body, options());
+    } catch (error) {
+      // 409: the name is taken, most likely by this create itself, retried by the SDK after an
+      // answer that was lost (a 5xx): the Action is there, so it is updated.
+      if (error?.statusCode !== 409) throw stepError(client, 'creating the Action', error);
+      const again = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
+      const made = again.find((a) => a.name === name);
+      if (!made) throw stepError(client, 'creating the Action', error);
+      action = await update(made.id);
+    }
+  }
 
   // The draft is built first (pending → building → built, or failed).
   await until('the Action\'s build', async () => {

@@ -27,6 +27,7 @@ function createActions() {
   const versions = new Map(); // id → [version]
   let bindings = [];
   const failNext = { build: null, deploy: null }; // a message: the next build or deploy fails with it
+  let loseNextCreate = false; // the next create is made, but its answer is a 503
   let held = false; // versions deployed meanwhile stay pending until released
   const id = () => crypto.randomUUID();
   const stamp = () => new Date().toISOString();
@@ -139,7 +140,12 @@ function createActions() {
       const body = await bodyOf(req);
       if (!body?.name || !Array.isArray(body.supported_triggers)) return apiError(400, 'Bad Request', 'Payload validation error: name and supported_triggers are required');
       if ([...actions.values()].some((a) => a.name === body.name)) return apiError(409, 'Conflict', `An action with the name '${body.name}' already exists.`);
-      return json(201, view(save(null, body)));
+      const created = view(save(null, body));
+      if (loseNextCreate) {
+        loseNextCreate = false;
+        return apiError(503, 'Service Unavailable', 'The service is unavailable');
+      }
+      return json(201, created);
     }, CREATE],
     ['actions', 'PATCH', /^\/api\/v2\/actions\/actions\/([^/]+)$/, async (req, m) => {
       const action = find(m[1]);
@@ -193,6 +199,10 @@ function createActions() {
       /** While held, deployed versions stay pending (their build starts again on release). */
       holdDeploys(hold) {
         held = hold;
+      },
+      /** The next create is made, but answered 503: what a client sees when an answer is lost. */
+      loseNextCreate() {
+        loseNextCreate = true;
       },
       /** The next draft build ('build') or version deploy ('deploy') ends `failed` with `message`. */
       failNext(what, message) {
