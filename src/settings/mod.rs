@@ -173,7 +173,11 @@ impl Settings {
                             .into(),
                     ));
                 }
-                ApiSelection::List(list)
+                // Nothing but commas and spaces: as if empty, so not set.
+                match list.is_empty() {
+                    true => ApiSelection::RequestedElseAll,
+                    false => ApiSelection::List(list),
+                }
             }
         };
         let http_timeout_ms = s.number("HTTP_TIMEOUT_MS", DEFAULT_HTTP_TIMEOUT_MS, 100, 10_000)?;
@@ -226,6 +230,10 @@ impl Settings {
             )?,
         };
         let management = if permissions_in.is_none() {
+            // Unused, but a credential in `event.configuration` is refused all the same: the
+            // dashboard shows it in clear, whatever the settings that read it.
+            s.get("AUTH0_CLIENT_ID", &["clientId"], Kind::Credential)?;
+            s.get("AUTH0_CLIENT_SECRET", &["clientSecret"], Kind::Credential)?;
             None
         } else {
             Some(management(s)?)
@@ -560,6 +568,20 @@ mod tests {
         assert_eq!(e.code(), Code::ConfigInvalid);
         assert!(e.message().contains("AUTH0_CLIENT_SECRET is a credential"));
         assert!(!e.log_line().contains("top-secret-value"));
+        // Also when no token carries permissions and the credentials are not read.
+        for key in ["AUTH0_CLIENT_SECRET", "AUTH0_CLIENT_ID", "clientSecret"] {
+            let e = Settings::from_sources(&Sources {
+                configuration: Some(map(&[(key, "top-secret-value")])),
+                secrets: Some(map(&[
+                    ("CLAIM_NAMESPACE", "https://a.example.com"),
+                    ("PERMISSIONS_IN", "none"),
+                ])),
+                ..Sources::default()
+            })
+            .unwrap_err();
+            assert_eq!(e.code(), Code::ConfigInvalid, "{key}");
+            assert!(e.message().contains("is a credential"), "{key}");
+        }
     }
 
     #[test]
@@ -617,6 +639,19 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.id_token_apis, ApiSelection::All);
+        // Only commas and spaces: not set.
+        for (value, selection) in [
+            (",", ApiSelection::RequestedElseAll),
+            (" , ", ApiSelection::RequestedElseAll),
+        ] {
+            let s = from_secrets(&[
+                ("CLAIM_NAMESPACE", "https://a.example.com"),
+                ("PERMISSIONS_IN", "none"),
+                ("ID_TOKEN_APIS", value),
+            ])
+            .unwrap();
+            assert_eq!(s.id_token_apis, selection, "{value:?}");
+        }
     }
 
     #[test]
