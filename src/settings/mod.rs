@@ -229,14 +229,14 @@ impl Settings {
                 MAX_PERMISSIONS_STALE_MAX_S,
             )?,
         };
+        // Read even when unused: a credential in `event.configuration` is refused all the same,
+        // as the dashboard shows it in clear whatever the settings that read it.
+        let client_id = s.get("AUTH0_CLIENT_ID", &["clientId"], Kind::Credential)?;
+        let client_secret = s.get("AUTH0_CLIENT_SECRET", &["clientSecret"], Kind::Credential)?;
         let management = if permissions_in.is_none() {
-            // Unused, but a credential in `event.configuration` is refused all the same: the
-            // dashboard shows it in clear, whatever the settings that read it.
-            s.get("AUTH0_CLIENT_ID", &["clientId"], Kind::Credential)?;
-            s.get("AUTH0_CLIENT_SECRET", &["clientSecret"], Kind::Credential)?;
             None
         } else {
-            Some(management(s)?)
+            Some(management(s, client_id, client_secret)?)
         };
         let permit = PermitSettings::from_sources(s)?;
         Ok(Settings {
@@ -257,10 +257,12 @@ impl Settings {
     }
 }
 
-fn management(s: &Sources) -> Result<ManagementSettings> {
+fn management(
+    s: &Sources,
+    client_id: Option<&str>,
+    client_secret: Option<&str>,
+) -> Result<ManagementSettings> {
     let domain = s.get("AUTH0_DOMAIN", &["domain"], Kind::Plain)?;
-    let client_id = s.get("AUTH0_CLIENT_ID", &["clientId"], Kind::Credential)?;
-    let client_secret = s.get("AUTH0_CLIENT_SECRET", &["clientSecret"], Kind::Credential)?;
     let missing: Vec<&str> = [
         ("AUTH0_DOMAIN", domain.is_none()),
         ("AUTH0_CLIENT_ID", client_id.is_none()),
