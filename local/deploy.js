@@ -83,7 +83,8 @@ async function deploy({ client, name, code, secrets, replaceSecrets = false, pol
   };
 
   const body = { name, code, runtime: RUNTIME, supported_triggers: [TRIGGER], dependencies: [], secrets };
-  const found = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
+  const lookUp = () => step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data.find((a) => a.name === name));
+  const existing = await lookUp();
   // Each step needs its own scope; one missing would stop the deploy halfway (an Action
   // deployed but not bound), so the token's scopes are checked before anything changes.
   const granted = typeof client.token.scope === 'string' ? client.token.scope.split(' ') : null;
@@ -91,7 +92,6 @@ async function deploy({ client, name, code, secrets, replaceSecrets = false, pol
   if (lacking.length) {
     throw new Error(`the deploy application lacks ${lacking.join(', ')}: authorise it for the Management API with ${SCOPES}. Nothing was changed`);
   }
-  const existing = found.find((a) => a.name === name);
   const dropped = (existing?.secrets || []).map((x) => x.name).filter((n) => !secrets.some((x) => x.name === n));
   if (dropped.length && !replaceSecrets) {
     throw new Error(`the Action '${name}' holds secrets this deploy does not send: ${dropped.join(', ')}. An update replaces all of an Action's secrets and their values cannot be read back: pass each again (--secret NAME=VALUE), or add --replace-secrets to remove them. Nothing was changed`);
@@ -107,8 +107,7 @@ async function deploy({ client, name, code, secrets, replaceSecrets = false, pol
       // 409: the name is taken, most likely by this create itself, retried by the SDK after an
       // answer that was lost (a 5xx): the Action is there, so it is updated.
       if (error?.statusCode !== 409) throw stepError(client, 'creating the Action', error);
-      const again = await step('looking the Action up', async () => (await sdk.actions.list({ actionName: name, per_page: 100 }, options())).data);
-      const made = again.find((a) => a.name === name);
+      const made = await lookUp();
       if (!made) throw stepError(client, 'creating the Action', error);
       action = await update(made.id);
     }
